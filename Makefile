@@ -1,0 +1,41 @@
+# Two commands from a fresh clone: `make demo` and `make test`. Both create .venv and install
+# the package with every extra first (torch pinned to the local CPU build, never CUDA).
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+export HF_HUB_OFFLINE := 1
+export HF_DATASETS_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export MLFLOW_DISABLE_TELEMETRY := true
+export MLFLOW_SKIP_PIP_REQUIREMENTS_CHECK := true
+
+.PHONY: install demo test lint bench-import clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet "torch==2.13.0"
+	$(BIN)/python -m pip install --quiet -e ".[transformers,spark,dev]"
+	touch $(STAMP)
+
+demo: install
+	mkdir -p demo-output
+	$(BIN)/peerscreen import data/examples/new_records.ris data/examples/new_records.csv \
+		-o demo-output/new_records.parquet
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+test: install
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/python -m pytest -q
+
+bench-import: install
+	$(BIN)/python benchmarks/import_speed.py
+
+clean:
+	rm -rf $(VENV) demo-output .pytest_cache .ruff_cache

@@ -1,0 +1,41 @@
+"""The `peerscreen` command line: a Typer app whose commands parse, call the library, print."""
+
+from __future__ import annotations
+
+import typer
+
+from peerscreen import __version__
+from peerscreen.cli import data
+from peerscreen.cli._util import console
+
+app = typer.Typer(
+    name="peerscreen",
+    help="Screen systematic-review literature: import, predict inclusion, tag, rank, track.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"peerscreen {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", help="Show the version and exit.", callback=_version, is_eager=True
+    ),
+) -> None:
+    """Screen systematic-review literature."""
+
+
+data.register(app)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,36 @@
+"""Shared CLI plumbing: consoles, and turning library errors into one line and exit code 2."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+
+import typer
+from rich.console import Console
+
+from peerscreen.errors import PeerscreenError
+
+console = Console()
+err_console = Console(stderr=True)
+
+#: Exit code for bad input or configuration (2, like usage errors: the user must fix something).
+EXIT_BAD_INPUT = 2
+
+
+@contextlib.contextmanager
+def user_errors() -> Iterator[None]:
+    """Print a PeerscreenError as one line on stderr and exit 2; Ctrl-C exits 130.
+
+    Set PEERSCREEN_DEBUG=1 to see the real exception and traceback instead.
+    """
+    try:
+        yield
+    except PeerscreenError as exc:
+        if os.environ.get("PEERSCREEN_DEBUG"):
+            raise
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    except KeyboardInterrupt:
+        err_console.print("[yellow]interrupted[/]: no partial output was kept")
+        raise typer.Exit(130) from None

@@ -1,0 +1,67 @@
+"""`peerscreen import`: read exports, clean, deduplicate, write one file, report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from peerscreen.cli._util import console, err_console, user_errors
+from peerscreen.ingest import ImportResult, import_records
+from peerscreen.writers import write_records
+
+
+def import_command(
+    files: list[Path] = typer.Argument(..., help="Export files (or OpenAlex folders) to read.", show_default=False),
+    output: Path = typer.Option(..., "-o", "--output", help="Output file; format from its extension (.csv .tsv .jsonl .xlsx .parquet .ris)."),
+    fmt: str | None = typer.Option(None, "--format", "-f", help="Force a reader: csv, tsv, xlsx, ris, medline, pubmed-xml, openalex, bibtex, jsonl."),
+    no_dedup: bool = typer.Option(False, "--no-dedup", help="Keep duplicate records."),
+) -> None:
+    """Read, clean and deduplicate records from any supported export; write them to one file."""
+    with user_errors():
+        result = import_records(files, fmt=fmt, dedup=not no_dedup)
+        write_records(result.records, output)
+    print_import_report(result)
+    console.print(f"wrote [bold]{result.n_records}[/] records to {output}")
+
+
+def print_import_report(result: ImportResult) -> None:
+    files = Table(title="Files read", title_justify="left")
+    for name in ("file", "format", "records", "no title/abstract", "labelled", "included"):
+        files.add_column(name, justify="left" if name in ("file", "format") else "right")
+    for report in result.files:
+        files.add_row(
+            report.path, report.format, str(report.n_records), str(report.n_without_text),
+            str(report.n_labelled), str(report.n_included),
+        )
+    console.print(files)
+    for report in result.files:
+        for warning in report.warnings:
+            err_console.print(f"[yellow]warning:[/] {report.path}: {warning}", highlight=False)
+    if result.dedup is not None:
+        dedup = result.dedup
+        reasons = ", ".join(f"{n} by {r}" for r, n in sorted(dedup.by_reason.items())) or "none found"
+        console.print(f"duplicates merged: [bold]{dedup.n_removed}[/] ({reasons})")
+        for conflict in dedup.label_conflicts:
+            err_console.print(f"[yellow]warning:[/] label conflict: {conflict}", highlight=False)
+    missing = Table(title="Missing fields", title_justify="left")
+    missing.add_column("field")
+    missing.add_column("missing", justify="right")
+    missing.add_column("share", justify="right")
+    for name, count in result.missing.items():
+        share = count / result.n_records if result.n_records else 0
+        missing.add_row(name, str(count), f"{share:.0%}")
+    console.print(missing)
+    if result.without_text:
+        shown = ", ".join(result.without_text[:5]) + (" ..." if len(result.without_text) > 5 else "")
+        console.print(
+            f"[yellow]{len(result.without_text)}[/] records have neither title nor abstract "
+            f"(kept): {shown}"
+        )
+    labelled = f"{result.n_labelled} labelled, {result.n_included} included" if result.n_labelled else "unlabelled"
+    console.print(f"[bold]{result.n_records}[/] records ({labelled})")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("import")(import_command)

@@ -1,0 +1,121 @@
+"""Find and merge duplicate records: by DOI, then PMID, then normalised title + year.
+
+The first occurrence of a duplicate group is kept and its empty fields are filled from the
+others (lists are unioned), so merging never loses information. Conflicting screening
+labels resolve to *included*: a lost inclusion costs a review more than a second look.
+Every merge is reported with its reason.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from peerscreen.cleaning import title_key
+from peerscreen.records import LIST_FIELDS, RecordSet
+
+#: Titles shorter than this (as alphanumerics) are too generic ("Editorial", "Letter") to
+#: merge on title + year alone; they merge only on DOI or PMID.
+MIN_TITLE_KEY = 20
+#: Columns never filled from a duplicate: identity, provenance, and the merged label.
+_NOT_FILLED = {"record_id", "source_file", "source_position", "included", *LIST_FIELDS}
+
+
+@dataclass
+class Merge:
+    kept: str
+    dropped: str
+    reason: str
+
+
+@dataclass
+class DedupReport:
+    n_before: int = 0
+    n_after: int = 0
+    merges: list[Merge] = field(default_factory=list)
+    label_conflicts: list[str] = field(default_factory=list)
+
+    @property
+    def by_reason(self) -> Counter[str]:
+        return Counter(m.reason.split(" ", 2)[1] if m.reason.startswith("same ") else m.reason for m in self.merges)
+
+    @property
+    def n_removed(self) -> int:
+        return self.n_before - self.n_after
+
+
+def _key_groups(keys: pd.Series, alive: list[bool]) -> list[list[int]]:
+    positions: dict[object, list[int]] = {}
+    for position, key in enumerate(keys):
+        if key is None or not alive[position]:
+            continue
+        positions.setdefault(key, []).append(position)
+    return [group for group in positions.values() if len(group) > 1]
+
+
+def deduplicate(records: RecordSet) -> tuple[RecordSet, DedupReport]:
+    """Return the records without duplicates, and what was merged and why."""
+    frame = records.frame
+    report = DedupReport(n_before=len(frame))
+    alive = [True] * len(frame)
+    rows = {c: frame[c].tolist() for c in frame.columns}
+
+    def key_series(name: str) -> pd.Series:
+        return pd.Series([v if isinstance(v, str) and v else None for v in rows[name]], dtype=object)
+
+    titles = []
+    for t, y, doi in zip(rows["title"], rows["year"], rows["doi"], strict=True):
+        key = title_key(t) if isinstance(t, str) else None
+        titles.append((key, None if y is pd.NA or y is None else int(y)) if key and len(key) >= MIN_TITLE_KEY else None)
+    passes = [
+        ("doi", key_series("doi")),
+        ("pmid", key_series("pmid")),
+        ("title+year", pd.Series(titles, dtype=object)),
+    ]
+    for reason, keys in passes:
+        for group in _key_groups(keys, alive):
+            keep = group[0]
+            for other in group[1:]:
+                if reason == "title+year" and _different_dois(rows, keep, other):
+                    continue
+                _merge_into(rows, keep, other, report)
+                alive[other] = False
+                shown = keys[keep] if reason != "title+year" else f"'{(rows['title'][keep] or '')[:60]}' ({keys[keep][1]})"
+                report.merges.append(Merge(rows["record_id"][keep], rows["record_id"][other], f"same {reason} {shown}"))
+    kept = [i for i, a in enumerate(alive) if a]
+    merged = pd.DataFrame({c: rows[c] for c in frame.columns}).iloc[kept].reset_index(drop=True)
+    for name in ("year", "source_position"):
+        merged[name] = merged[name].astype("Int64")
+    merged["included"] = merged["included"].astype("Int8")
+    report.n_after = len(merged)
+    return RecordSet(merged), report
+
+
+def _different_dois(rows: dict[str, list], a: int, b: int) -> bool:
+    da, db = rows["doi"][a], rows["doi"][b]
+    return bool(da) and bool(db) and da != db
+
+
+def _missing(value: object) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and value != value)
+
+
+def _merge_into(rows: dict[str, list], keep: int, other: int, report: DedupReport) -> None:
+    for name in rows:
+        if name not in _NOT_FILLED and _missing(rows[name][keep]) and not _missing(rows[name][other]):
+            rows[name][keep] = rows[name][other]
+    for name in LIST_FIELDS:
+        merged = list(rows[name][keep])
+        merged += [v for v in rows[name][other] if v not in merged]
+        rows[name][keep] = merged
+    mine, theirs = rows["included"][keep], rows["included"][other]
+    if _missing(mine) and not _missing(theirs):
+        rows["included"][keep] = theirs
+    elif not _missing(mine) and not _missing(theirs) and int(mine) != int(theirs):
+        rows["included"][keep] = 1
+        rows["exclusion_reason"][keep] = None
+        report.label_conflicts.append(
+            f"{rows['record_id'][keep]} and {rows['record_id'][other]} disagree; kept as included"
+        )
