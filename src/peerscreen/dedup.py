@@ -39,7 +39,10 @@ class DedupReport:
 
     @property
     def by_reason(self) -> Counter[str]:
-        return Counter(m.reason.split(" ", 2)[1] if m.reason.startswith("same ") else m.reason for m in self.merges)
+        return Counter(
+            m.reason.split(" ", 2)[1] if m.reason.startswith("same ") else m.reason
+            for m in self.merges
+        )
 
     @property
     def n_removed(self) -> int:
@@ -63,12 +66,18 @@ def deduplicate(records: RecordSet) -> tuple[RecordSet, DedupReport]:
     rows = {c: frame[c].tolist() for c in frame.columns}
 
     def key_series(name: str) -> pd.Series:
-        return pd.Series([v if isinstance(v, str) and v else None for v in rows[name]], dtype=object)
+        return pd.Series(
+            [v if isinstance(v, str) and v else None for v in rows[name]], dtype=object
+        )
 
     titles = []
-    for t, y, doi in zip(rows["title"], rows["year"], rows["doi"], strict=True):
+    for t, y in zip(rows["title"], rows["year"], strict=True):
         key = title_key(t) if isinstance(t, str) else None
-        titles.append((key, None if y is pd.NA or y is None else int(y)) if key and len(key) >= MIN_TITLE_KEY else None)
+        titles.append(
+            (key, None if y is pd.NA or y is None else int(y))
+            if key and len(key) >= MIN_TITLE_KEY
+            else None
+        )
     passes = [
         ("doi", key_series("doi")),
         ("pmid", key_series("pmid")),
@@ -78,24 +87,33 @@ def deduplicate(records: RecordSet) -> tuple[RecordSet, DedupReport]:
         for group in _key_groups(keys, alive):
             keep = group[0]
             for other in group[1:]:
-                if reason == "title+year" and _different_dois(rows, keep, other):
+                if reason == "title+year" and _different_ids(rows, keep, other):
                     continue
                 _merge_into(rows, keep, other, report)
                 alive[other] = False
-                shown = keys[keep] if reason != "title+year" else f"'{(rows['title'][keep] or '')[:60]}' ({keys[keep][1]})"
-                report.merges.append(Merge(rows["record_id"][keep], rows["record_id"][other], f"same {reason} {shown}"))
+                shown = (
+                    keys[keep]
+                    if reason != "title+year"
+                    else f"'{(rows['title'][keep] or '')[:60]}' ({keys[keep][1]})"
+                )
+                report.merges.append(
+                    Merge(
+                        rows["record_id"][keep], rows["record_id"][other], f"same {reason} {shown}"
+                    )
+                )
     kept = [i for i, a in enumerate(alive) if a]
-    merged = pd.DataFrame({c: rows[c] for c in frame.columns}).iloc[kept].reset_index(drop=True)
-    for name in ("year", "source_position"):
-        merged[name] = merged[name].astype("Int64")
-    merged["included"] = merged["included"].astype("Int8")
+    merged = RecordSet.from_columns({c: [rows[c][i] for i in kept] for c in frame.columns}, clean=False)
     report.n_after = len(merged)
-    return RecordSet(merged), report
+    return merged, report
 
 
-def _different_dois(rows: dict[str, list], a: int, b: int) -> bool:
-    da, db = rows["doi"][a], rows["doi"][b]
-    return bool(da) and bool(db) and da != db
+def _different_ids(rows: dict[str, list], a: int, b: int) -> bool:
+    """Two records that carry different DOIs or PMIDs are distinct publications."""
+    for name in ("doi", "pmid"):
+        ida, idb = rows[name][a], rows[name][b]
+        if ida and idb and ida != idb:
+            return True
+    return False
 
 
 def _missing(value: object) -> bool:
@@ -104,7 +122,11 @@ def _missing(value: object) -> bool:
 
 def _merge_into(rows: dict[str, list], keep: int, other: int, report: DedupReport) -> None:
     for name in rows:
-        if name not in _NOT_FILLED and _missing(rows[name][keep]) and not _missing(rows[name][other]):
+        if (
+            name not in _NOT_FILLED
+            and _missing(rows[name][keep])
+            and not _missing(rows[name][other])
+        ):
             rows[name][keep] = rows[name][other]
     for name in LIST_FIELDS:
         merged = list(rows[name][keep])

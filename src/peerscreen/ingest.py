@@ -12,10 +12,21 @@ from pathlib import Path
 
 from peerscreen.dedup import DedupReport, deduplicate
 from peerscreen.readers import FileReport, read_files
+from peerscreen.readers.base import paused_gc
 from peerscreen.records import RecordSet
 
 #: Fields whose absence the import report counts.
-REPORTED_FIELDS = ("title", "abstract", "authors", "year", "journal", "doi", "pmid", "keywords", "mesh")
+REPORTED_FIELDS = (
+    "title",
+    "abstract",
+    "authors",
+    "year",
+    "journal",
+    "doi",
+    "pmid",
+    "keywords",
+    "mesh",
+)
 
 
 @dataclass
@@ -63,5 +74,8 @@ def import_records(
     records, reports = read_files(paths, fmt)
     report = None
     if dedup:
-        records, report = deduplicate(records)
-    return ImportResult(records=records, files=reports, dedup=report, missing=count_missing(records))
+        with paused_gc():
+            records, report = deduplicate(records)
+    return ImportResult(
+        records=records, files=reports, dedup=report, missing=count_missing(records)
+    )

@@ -16,8 +16,8 @@ from typing import Any
 import pandas as pd
 
 from peerscreen.cleaning import (
-    clean_list,
-    clean_text,
+    clean_lists,
+    clean_texts,
     normalise_doi,
     normalise_pmid,
     parse_year,
@@ -111,12 +111,13 @@ def _to_label(value: object) -> int | None:
 
 
 def _clean_column(name: str, values: Sequence[Any]) -> list[Any]:
-    if name in ("title", "abstract", "journal", "exclusion_reason", "category", "source_file"):
-        return [clean_text(v) for v in values]
+    """Apply the cleaning rule of field `name` to a whole column."""
+    if name in ("title", "abstract", "journal", "exclusion_reason", "category"):
+        return clean_texts(values)
     if name in ("record_id", "language"):
-        return [None if v is None else clean_text(str(v)) for v in values]
+        return clean_texts([None if _isna(v) else str(v) for v in values])
     if name in LIST_FIELDS:
-        return [clean_list(v) if isinstance(v, list | tuple) else clean_list(None if _isna(v) else [v]) for v in values]
+        return clean_lists(values)
     if name == "year":
         return [parse_year(v) for v in values]
     if name == "doi":
@@ -213,7 +214,10 @@ class RecordSet:
 
     def texts(self) -> list[str]:
         """Title + abstract of every record, in order (empty string when both are missing)."""
-        return [join_text(t, a) for t, a in zip(self._frame["title"], self._frame["abstract"], strict=True)]
+        return [
+            join_text(t, a)
+            for t, a in zip(self._frame["title"], self._frame["abstract"], strict=True)
+        ]
 
     def has_text(self) -> pd.Series:
         return self._frame["title"].notna() | self._frame["abstract"].notna()
@@ -250,7 +254,9 @@ def _record_from_row(values: Mapping[str, Any], extras: Sequence[str]) -> Record
         mesh=list(values["mesh"]),
         language=opt(values["language"]),
         source_file=opt(values["source_file"]),
-        source_position=None if opt(values["source_position"]) is None else int(values["source_position"]),
+        source_position=None
+        if opt(values["source_position"]) is None
+        else int(values["source_position"]),
         included=None if opt(values["included"]) is None else int(values["included"]),
         exclusion_reason=opt(values["exclusion_reason"]),
         category=opt(values["category"]),

@@ -90,7 +90,10 @@ def write_xlsx(records: RecordSet, path: Path) -> None:
         too_long = frame[name].map(lambda v: isinstance(v, str) and len(v) > _EXCEL_CELL_LIMIT)
         if too_long.any():
             row = int(too_long.to_numpy().nonzero()[0][0]) + 1
-            raise OutputError(f"{path}: field '{name}' of record {row} exceeds Excel's {_EXCEL_CELL_LIMIT} characters per cell")
+            raise OutputError(
+                f"{path}: field '{name}' of record {row} exceeds Excel's "
+                f"{_EXCEL_CELL_LIMIT} characters per cell"
+            )
     frame.to_excel(path, index=False, engine="openpyxl")
 
 
@@ -108,14 +111,24 @@ def _ris_value(value: Any) -> str:
 
 def write_ris(records: RecordSet, path: Path) -> None:
     frame = records.frame
-    extras = [c for c in records.extra_columns if c not in RIS_KEYWORD_FIELDS and c not in ("notes", "type_of_reference")]
+    extras = [
+        c
+        for c in records.extra_columns
+        if c not in RIS_KEYWORD_FIELDS and c not in ("notes", "type_of_reference")
+    ]
     lines: list[str] = []
     for row in frame.to_dict("records"):
+
         def add(tag: str, value: Any) -> None:
             if not _is_missing(value) and value != "" and value != []:
                 lines.append(f"{tag}  - {_ris_value(value)}")
 
-        add("TY", row.get("type_of_reference") if isinstance(row.get("type_of_reference"), str) else "JOUR")
+        add(
+            "TY",
+            row.get("type_of_reference")
+            if isinstance(row.get("type_of_reference"), str)
+            else "JOUR",
+        )
         add("ID", row["record_id"])
         add("TI", row["title"])
         for author in row["authors"]:

@@ -13,9 +13,21 @@ from peerscreen.writers import write_records
 
 
 def import_command(
-    files: list[Path] = typer.Argument(..., help="Export files (or OpenAlex folders) to read.", show_default=False),
-    output: Path = typer.Option(..., "-o", "--output", help="Output file; format from its extension (.csv .tsv .jsonl .xlsx .parquet .ris)."),
-    fmt: str | None = typer.Option(None, "--format", "-f", help="Force a reader: csv, tsv, xlsx, ris, medline, pubmed-xml, openalex, bibtex, jsonl."),
+    files: list[Path] = typer.Argument(
+        ..., help="Export files (or OpenAlex folders) to read.", show_default=False
+    ),
+    output: Path = typer.Option(
+        ...,
+        "-o",
+        "--output",
+        help="Output file; format from its extension (.csv .tsv .jsonl .xlsx .parquet .ris).",
+    ),
+    fmt: str | None = typer.Option(
+        None,
+        "--format",
+        "-f",
+        help="Force a reader: csv, tsv, xlsx, ris, medline, pubmed-xml, openalex, bibtex, jsonl.",
+    ),
     no_dedup: bool = typer.Option(False, "--no-dedup", help="Keep duplicate records."),
 ) -> None:
     """Read, clean and deduplicate records from any supported export; write them to one file."""
@@ -32,8 +44,12 @@ def print_import_report(result: ImportResult) -> None:
         files.add_column(name, justify="left" if name in ("file", "format") else "right")
     for report in result.files:
         files.add_row(
-            report.path, report.format, str(report.n_records), str(report.n_without_text),
-            str(report.n_labelled), str(report.n_included),
+            report.path,
+            report.format,
+            str(report.n_records),
+            str(report.n_without_text),
+            str(report.n_labelled),
+            str(report.n_included),
         )
     console.print(files)
     for report in result.files:
@@ -41,7 +57,9 @@ def print_import_report(result: ImportResult) -> None:
             err_console.print(f"[yellow]warning:[/] {report.path}: {warning}", highlight=False)
     if result.dedup is not None:
         dedup = result.dedup
-        reasons = ", ".join(f"{n} by {r}" for r, n in sorted(dedup.by_reason.items())) or "none found"
+        reasons = (
+            ", ".join(f"{n} by {r}" for r, n in sorted(dedup.by_reason.items())) or "none found"
+        )
         console.print(f"duplicates merged: [bold]{dedup.n_removed}[/] ({reasons})")
         for conflict in dedup.label_conflicts:
             err_console.print(f"[yellow]warning:[/] label conflict: {conflict}", highlight=False)
@@ -54,12 +72,18 @@ def print_import_report(result: ImportResult) -> None:
         missing.add_row(name, str(count), f"{share:.0%}")
     console.print(missing)
     if result.without_text:
-        shown = ", ".join(result.without_text[:5]) + (" ..." if len(result.without_text) > 5 else "")
+        shown = ", ".join(result.without_text[:5]) + (
+            " ..." if len(result.without_text) > 5 else ""
+        )
         console.print(
             f"[yellow]{len(result.without_text)}[/] records have neither title nor abstract "
             f"(kept): {shown}"
         )
-    labelled = f"{result.n_labelled} labelled, {result.n_included} included" if result.n_labelled else "unlabelled"
+    labelled = (
+        f"{result.n_labelled} labelled, {result.n_included} included"
+        if result.n_labelled
+        else "unlabelled"
+    )
     console.print(f"[bold]{result.n_records}[/] records ({labelled})")
 
 

@@ -14,7 +14,14 @@ from pathlib import Path
 
 from peerscreen.errors import InputError, UnknownFormatError
 from peerscreen.readers import bibtex, jsonlines, openalex, pubmed, ris, tabular  # noqa: F401
-from peerscreen.readers.base import READERS, MAX_FIELD_CHARS, ReaderSpec, ReadNotes, looks_binary
+from peerscreen.readers.base import (
+    MAX_FIELD_CHARS,
+    READERS,
+    ReaderSpec,
+    ReadNotes,
+    looks_binary,
+    paused_gc,
+)
 from peerscreen.records import RecordSet
 
 __all__ = [
@@ -29,7 +36,7 @@ __all__ = [
 #: Extensions several formats share: decided by content.
 _AMBIGUOUS = {".txt", ".json", ".dat", ""}
 #: Order in which content sniffers are tried (most specific first).
-_SNIFF_ORDER = ("xlsx", "pubmed-xml", "openalex", "medline", "ris", "bibtex", "jsonl")
+_SNIFF_ORDER = ("parquet", "xlsx", "pubmed-xml", "openalex", "medline", "ris", "bibtex", "jsonl")
 
 
 @dataclass
@@ -68,7 +75,9 @@ def detect_format(path: Path) -> str:
         raise UnknownFormatError(path, "looks like a binary file, not a supported export")
     if suffix in ("", ".txt", ".dat"):
         return "csv"
-    raise UnknownFormatError(path, f"unknown format '{suffix}' (known: {', '.join(sorted(READERS))})")
+    raise UnknownFormatError(
+        path, f"unknown format '{suffix}' (known: {', '.join(sorted(READERS))})"
+    )
 
 
 def _spec(path: Path, fmt: str | None) -> ReaderSpec:
@@ -76,7 +85,9 @@ def _spec(path: Path, fmt: str | None) -> ReaderSpec:
         return READERS[detect_format(path)]
     name = fmt.lower()
     if name not in READERS:
-        raise UnknownFormatError(path, f"unknown --format '{fmt}' (choose from {', '.join(sorted(READERS))})")
+        raise UnknownFormatError(
+            path, f"unknown --format '{fmt}' (choose from {', '.join(sorted(READERS))})"
+        )
     return READERS[name]
 
 
@@ -86,7 +97,7 @@ def read_file(path: str | Path, fmt: str | None = None) -> tuple[RecordSet, File
     if not path.exists():
         raise InputError(path, "no such file or folder")
     if path.is_dir() and fmt not in (None, "openalex"):
-        raise InputError(path, f"is a folder; only the openalex format reads folders")
+        raise InputError(path, "is a folder; only the openalex format reads folders")
     spec = _spec(path, fmt)
     notes = ReadNotes()
     try:
@@ -136,11 +147,12 @@ def read_files(
 ) -> tuple[RecordSet, list[FileReport]]:
     """Read several files into one record set; record ids stay unique across files."""
     sets, reports = [], []
-    for path in paths:
-        records, report = read_file(path, fmt)
-        sets.append(records)
-        reports.append(report)
-    combined = RecordSet.concat(sets)
+    with paused_gc():
+        for path in paths:
+            records, report = read_file(path, fmt)
+            sets.append(records)
+            reports.append(report)
+        combined = sets[0] if len(sets) == 1 else RecordSet.concat(sets)
     if len(sets) > 1 and not combined.frame["record_id"].is_unique:
         stems = [Path(p).stem for p in paths]
         combined.frame["record_id"] = [

@@ -7,7 +7,9 @@ A reader is a function `read(path, notes) -> columns`: it returns raw column lis
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import gc
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,6 +58,22 @@ def register_reader(spec: ReaderSpec) -> ReaderSpec:
     return spec
 
 
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building millions of small objects.
+
+    Reading makes no reference cycles, but CPython's collector still walks every new list
+    and string; pausing it roughly halves the time of a large import.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def looks_binary(head: bytes) -> bool:
     """True for content no text export contains: NUL bytes or mostly control characters."""
     if not head:
@@ -82,6 +100,9 @@ def read_text(path: Path, notes: ReadNotes) -> str:
 def check_field_sizes(path: Path, columns: Columns, *, unit: str = "record") -> None:
     """Reject any field longer than MAX_FIELD_CHARS, naming the record that holds it."""
     for name, values in columns.items():
+        longest = max((len(v) for v in values if isinstance(v, str)), default=0)
+        if longest <= MAX_FIELD_CHARS:
+            continue
         for position, value in enumerate(values, 1):
             if isinstance(value, str) and len(value) > MAX_FIELD_CHARS:
                 raise InputError(

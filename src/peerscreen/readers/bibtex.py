@@ -27,21 +27,45 @@ from peerscreen.readers.base import (
 _ENTRY = re.compile(r"@\s*([A-Za-z]+)\s*([{(])")
 _FIELD_NAME = re.compile(r"\s*([A-Za-z][\w:.+-]*)\s*=\s*")
 _ACCENTS = {
-    '"': "\u0308", "'": "\u0301", "`": "\u0300", "^": "\u0302", "~": "\u0303",
-    "=": "\u0304", ".": "\u0307", "c": "\u0327", "v": "\u030c", "u": "\u0306",
-    "H": "\u030b", "r": "\u030a", "k": "\u0328",
+    '"': "\u0308",
+    "'": "\u0301",
+    "`": "\u0300",
+    "^": "\u0302",
+    "~": "\u0303",
+    "=": "\u0304",
+    ".": "\u0307",
+    "c": "\u0327",
+    "v": "\u030c",
+    "u": "\u0306",
+    "H": "\u030b",
+    "r": "\u030a",
+    "k": "\u0328",
 }
 _SYMBOL_ACCENT = re.compile(r"\\([\"'`^~=.])\s*(?:\{\s*(\\i|\\j|[A-Za-z])\s*\}|(\\i|\\j|[A-Za-z]))")
 _LETTER_ACCENT = re.compile(r"\\([cvuHrk])(?:\s*\{\s*(\\i|[A-Za-z])\s*\}|\s+([A-Za-z]))")
 _NAMED = {
-    r"\ss": "ß", r"\o": "ø", r"\O": "Ø", r"\ae": "æ", r"\AE": "Æ", r"\aa": "å",
-    r"\AA": "Å", r"\l": "ł", r"\L": "Ł", r"\oe": "œ", r"\OE": "Œ", r"\i": "ı",
+    r"\ss": "ß",
+    r"\o": "ø",
+    r"\O": "Ø",
+    r"\ae": "æ",
+    r"\AE": "Æ",
+    r"\aa": "å",
+    r"\AA": "Å",
+    r"\l": "ł",
+    r"\L": "Ł",
+    r"\oe": "œ",
+    r"\OE": "Œ",
+    r"\i": "ı",
 }
 _NAMED_RE = re.compile(r"\\(ss|o|O|ae|AE|aa|AA|l|L|oe|OE|i)(?![A-Za-z])\s*")
 _ESCAPED = re.compile(r"\\([&%$#_{}])")
 _COMMAND = re.compile(r"\\(?:emph|textit|textbf|textrm|textsc|mathrm|text)\s*")
-MONTHS = {m: str(i) for i, m in enumerate(
-    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)}
+MONTHS = {
+    m: str(i)
+    for i, m in enumerate(
+        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1
+    )
+}
 
 
 class BibtexSyntaxError(ValueError):
@@ -52,6 +76,7 @@ class BibtexSyntaxError(ValueError):
 
 def latex_to_unicode(text: str) -> str:
     """Turn LaTeX accents, named letters and escapes into Unicode; drop grouping braces."""
+
     def accent(match: re.Match) -> str:
         base = match.group(2) or match.group(3)
         base = {"\\i": "i", "\\j": "j"}.get(base, base)
@@ -120,7 +145,9 @@ def _value(text: str, i: int, strings: dict[str, str]) -> tuple[str, int]:
             if not match:
                 raise BibtexSyntaxError(f"unexpected character {char!r}", i)
             word = match.group(0)
-            part = strings.get(word.lower(), MONTHS.get(word.lower()[:3], word) if not word.isdigit() else word)
+            part = strings.get(
+                word.lower(), MONTHS.get(word.lower()[:3], word) if not word.isdigit() else word
+            )
             i = match.end()
         parts.append(part)
         while i < len(text) and text[i].isspace():

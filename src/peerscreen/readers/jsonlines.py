@@ -55,7 +55,9 @@ register_reader(
         name="jsonl",
         read=read_jsonl,
         extensions=(".jsonl", ".ndjson"),
-        sniff=lambda head: head.lstrip().startswith(b"{") and b"}\n{" in head.replace(b"\r\n", b"\n"),
+        sniff=lambda head: (
+            head.lstrip().startswith(b"{") and b"}\n{" in head.replace(b"\r\n", b"\n")
+        ),
         description="JSON Lines, one record per line (protocol label format)",
     )
 )

@@ -61,9 +61,16 @@ def _source_name(work: dict) -> str | None:
 def _keywords(work: dict) -> list[str]:
     keywords = work.get("keywords")
     if keywords:
-        return [k.get("display_name") or k.get("keyword") if isinstance(k, dict) else k for k in keywords]
+        return [
+            k.get("display_name") or k.get("keyword") if isinstance(k, dict) else k
+            for k in keywords
+        ]
     concepts = work.get("concepts") or []
-    return [c.get("display_name") for c in concepts if isinstance(c, dict) and (c.get("level") or 0) <= 2]
+    return [
+        c.get("display_name")
+        for c in concepts
+        if isinstance(c, dict) and (c.get("level") or 0) <= 2
+    ]
 
 
 def work_to_row(work: dict) -> dict[str, Any]:
@@ -108,7 +115,9 @@ def _items(path: Path, payload: Any) -> list[dict]:
         raise InputError(path, "expected a JSON list of works or a page with a 'results' list")
     for position, item in enumerate(payload, 1):
         if not isinstance(item, dict):
-            raise InputError(path, "expected each item to be a JSON object", location=f"item {position}")
+            raise InputError(
+                path, "expected each item to be a JSON object", location=f"item {position}"
+            )
     return payload
 
 
@@ -117,7 +126,9 @@ def _load_json(path: Path, notes: ReadNotes) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InputError(path, f"broken JSON ({exc.msg})", location=f"line {exc.lineno}, column {exc.colno}") from None
+        raise InputError(
+            path, f"broken JSON ({exc.msg})", location=f"line {exc.lineno}, column {exc.colno}"
+        ) from None
 
 
 def _page_order(path: Path) -> tuple[int, str]:
@@ -135,9 +146,13 @@ def _join_labels(folder: Path, rows: list[dict[str, Any]], notes: ReadNotes) -> 
         if "openalex_id" not in fields:
             raise InputError(labels_file, "labels.csv needs an 'openalex_id' column")
         label_col = next(
-            (f for f in reader.fieldnames or [] if f.lower() in ("label_included", "included")), None
+            (f for f in reader.fieldnames or [] if f.lower() in ("label_included", "included")),
+            None,
         )
-        labels = {openalex_key(r.get("openalex_id")): r.get(label_col) if label_col else None for r in reader}
+        labels = {
+            openalex_key(r.get("openalex_id")): r.get(label_col) if label_col else None
+            for r in reader
+        }
     matched = 0
     for row in rows:
         key = row.get("record_id")
@@ -158,7 +173,10 @@ def read_openalex(path: Path, notes: ReadNotes) -> Columns:
         items = _items(path, _load_json(path, notes))
     if not items:
         raise InputError(path, "no records in the JSON file")
-    is_openalex = any("abstract_inverted_index" in i or str(i.get("id", "")).startswith("https://openalex.org/") for i in items[:20])
+    is_openalex = any(
+        "abstract_inverted_index" in i or str(i.get("id", "")).startswith("https://openalex.org/")
+        for i in items[:20]
+    )
     rows = [work_to_row(i) if is_openalex else _generic_row(i) for i in items]
     if path.is_dir():
         _join_labels(path, rows, notes)
@@ -173,6 +191,6 @@ register_reader(
         read=read_openalex,
         extensions=(".json",),
         sniff=lambda head: head.lstrip()[:1] in (b"[", b"{") and b"openalex.org" in head,
-        description="OpenAlex works JSON (list, API page, or folder of pages + labels.csv); any JSON list of records",
+        description="OpenAlex works JSON (list, page, or folder + labels.csv); JSON record lists",
     )
 )

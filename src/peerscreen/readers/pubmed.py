@@ -63,7 +63,11 @@ def _medline_row(entry: dict[str, list[str]]) -> dict[str, Any]:
         return values[0] if values else None
 
     doi = next(
-        (v.split(" [")[0] for v in entry.get("AID", []) + entry.get("LID", []) if v.endswith("[doi]")),
+        (
+            v.split(" [")[0]
+            for v in entry.get("AID", []) + entry.get("LID", [])
+            if v.endswith("[doi]")
+        ),
         None,
     )
     return {
@@ -117,7 +121,9 @@ def _xml_row(article: ET.Element) -> dict[str, Any]:
     for author in art.findall("AuthorList/Author"):
         last, fore = _text_of(author.find("LastName")), _text_of(author.find("ForeName"))
         fore = fore or _text_of(author.find("Initials"))
-        name = f"{last}, {fore}" if last and fore else last or _text_of(author.find("CollectiveName"))
+        name = (
+            f"{last}, {fore}" if last and fore else last or _text_of(author.find("CollectiveName"))
+        )
         if name:
             authors.append(name)
     pub_date = art.find("Journal/JournalIssue/PubDate")
@@ -138,12 +144,19 @@ def _xml_row(article: ET.Element) -> dict[str, Any]:
         "abstract": " ".join(parts) or None,
         "authors": authors,
         "year": year,
-        "journal": _text_of(art.find("Journal/Title")) or _text_of(art.find("Journal/ISOAbbreviation")),
+        "journal": _text_of(art.find("Journal/Title"))
+        or _text_of(art.find("Journal/ISOAbbreviation")),
         "doi": doi,
         "pmid": pmid,
-        "keywords": [t for t in (_text_of(k) for k in citation.findall("KeywordList/Keyword")) if t],
+        "keywords": [
+            t for t in (_text_of(k) for k in citation.findall("KeywordList/Keyword")) if t
+        ],
         "mesh": [
-            t for t in (_text_of(d) for d in citation.findall("MeshHeadingList/MeshHeading/DescriptorName")) if t
+            t
+            for t in (
+                _text_of(d) for d in citation.findall("MeshHeadingList/MeshHeading/DescriptorName")
+            )
+            if t
         ],
         "language": _text_of(art.find("Language")),
     }
@@ -162,7 +175,8 @@ def read_pubmed_xml(path: Path, notes: ReadNotes) -> Columns:
     except ET.ParseError as exc:
         line = exc.position[0] if exc.position else None
         raise InputError(
-            path, f"malformed XML ({exc.msg if hasattr(exc, 'msg') else exc})",
+            path,
+            f"malformed XML ({exc.msg if hasattr(exc, 'msg') else exc})",
             location=f"line {line}, after record {len(rows)}" if line else None,
         ) from None
     if not rows:

@@ -80,7 +80,9 @@ class LosslessRisParser(rispy.RisParser):
             self._add_tag(record, tag, content)
             last_tag = tag
         if record is not None:
-            self.warnings.append(f"record {len(result) + 1} is cut off (no ER line at the end); kept")
+            self.warnings.append(
+                f"record {len(result) + 1} is cut off (no ER line at the end); kept"
+            )
             result.append(record)
         return result
 
@@ -106,7 +108,7 @@ def _peerscreen_fields(entry: dict) -> tuple[list[str], list[str], dict[str, Any
     for kind, values in (("kw", entry.get("keywords")), ("note", entry.get("notes"))):
         for value in values or []:
             if value.startswith(LABEL_PREFIX) and "=" in value:
-                name, _, content = value[len(LABEL_PREFIX):].partition("=")
+                name, _, content = value[len(LABEL_PREFIX) :].partition("=")
                 name, content = name.strip(), content.strip()
                 if name == "mesh":
                     fields["mesh"].append(content)
@@ -137,8 +139,12 @@ def entry_to_row(entry: dict) -> dict[str, Any]:
         "authors": authors,
         "year": _first(entry, "year", "publication_year", "date"),
         "journal": _first(
-            entry, "journal_name", "alternate_title3", "secondary_title",
-            "alternate_title1", "alternate_title2",
+            entry,
+            "journal_name",
+            "alternate_title3",
+            "secondary_title",
+            "alternate_title1",
+            "alternate_title2",
         ),
         "doi": doi,
         "pmid": pmid,

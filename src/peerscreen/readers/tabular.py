@@ -10,19 +10,22 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+from pyarrow import csv as pa_csv
+from pyarrow import parquet as pa_parquet
 
-from peerscreen.cleaning import split_list
+from peerscreen.cleaning import split_cells
 from peerscreen.errors import InputError
 from peerscreen.readers.base import (
+    MAX_FIELD_CHARS,
     Columns,
     ReaderSpec,
     ReadNotes,
     check_field_sizes,
-    read_text,
+    looks_binary,
     register_reader,
 )
 
@@ -35,8 +38,15 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "authors": ("authors", "author", "author names", "first_authors", "au", "author full names"),
     "year": ("year", "publication_year", "publication year", "py", "pubyear", "date"),
     "journal": (
-        "journal", "journal_name", "source title", "publication title", "secondary_title",
-        "t2", "jo", "so", "source",
+        "journal",
+        "journal_name",
+        "source title",
+        "publication title",
+        "secondary_title",
+        "t2",
+        "jo",
+        "so",
+        "source",
     ),
     "doi": ("doi", "do", "di"),
     "pmid": ("pmid", "pubmed_id", "pubmed id"),
@@ -44,8 +54,15 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "mesh": ("mesh", "mesh_terms", "mesh terms", "mh"),
     "language": ("language", "la", "language of original document"),
     "included": (
-        "included", "label_included", "final_included", "included_final", "label",
-        "included_label", "include", "label_abstract_screening", "abstract_included",
+        "included",
+        "label_included",
+        "final_included",
+        "included_final",
+        "label",
+        "included_label",
+        "include",
+        "label_abstract_screening",
+        "abstract_included",
     ),
     "exclusion_reason": ("exclusion_reason", "label_exclusion_reason"),
     "category": ("category", "label_category"),
@@ -53,7 +70,6 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 LIST_COLUMNS = ("authors", "keywords", "mesh", "outcomes")
-_LINE = re.compile(r"line (\d+)")
 
 
 def match_columns(names: list[str]) -> dict[str, str]:
@@ -68,10 +84,8 @@ def match_columns(names: list[str]) -> dict[str, str]:
     return mapping
 
 
-def frame_to_columns(path: Path, frame: pd.DataFrame) -> Columns:
-    """Rename a raw string table into record columns; error when it holds no text column."""
-    names = [str(c) for c in frame.columns]
-    frame.columns = names
+def table_to_columns(path: Path, names: list[str], raw: dict[str, list]) -> Columns:
+    """Rename raw string columns into record columns; error when there is no text column."""
     mapping = match_columns(names)
     if "title" not in mapping and "abstract" not in mapping:
         shown = ", ".join(names[:12]) + (" ..." if len(names) > 12 else "")
@@ -82,16 +96,24 @@ def frame_to_columns(path: Path, frame: pd.DataFrame) -> Columns:
         )
     columns: Columns = {}
     for target, source in mapping.items():
-        values = frame[source].tolist()
-        if target in LIST_COLUMNS:
-            values = [split_list(v) for v in values]
-        columns[target] = values
+        values = raw[source]
+        columns[target] = split_cells(values) if target in LIST_COLUMNS else values
     used = set(mapping.values())
     for name in names:
         if name not in used and name not in columns:
-            columns[name] = [v if v != "" else None for v in frame[name].tolist()]
+            columns[name] = [v if v != "" else None for v in raw[name]]
     check_field_sizes(path, columns, unit="row")
     return columns
+
+
+def _unique_names(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    unique = []
+    for name in names:
+        name = name.strip() or "column"
+        seen[name] = seen.get(name, 0) + 1
+        unique.append(name if seen[name] == 1 else f"{name}_{seen[name]}")
+    return unique
 
 
 def sniff_delimiter(sample: str, default: str = ",") -> str:
@@ -110,29 +132,66 @@ def sniff_delimiter(sample: str, default: str = ",") -> str:
     return best
 
 
-def read_delimited(path: Path, notes: ReadNotes, *, delimiter: str | None = None) -> Columns:
-    text = read_text(path, notes)
-    if not text.strip():
-        raise InputError(path, "the file is empty")
-    if delimiter is None:
-        delimiter = "\t" if path.suffix.lower() in (".tsv", ".tab") else sniff_delimiter(text)
+def _decode_head(data: bytes, notes: ReadNotes) -> tuple[str, str]:
+    """(encoding, decoded text of the first 64 KB) — UTF-8 unless the file is not."""
     try:
-        frame = pd.read_csv(
-            io.StringIO(text),
-            sep=delimiter,
-            dtype=str,
-            keep_default_na=False,
-            na_filter=False,
-            engine="c",
-            skip_blank_lines=True,
+        data.decode("utf-8")
+        return "utf8", data[:65536].decode("utf-8-sig", errors="ignore")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        notes.warn(f"not valid UTF-8 (first bad byte on line {line}); read as latin-1")
+        return "latin1", data[:65536].decode("latin-1")
+
+
+def _locate_csv_error(path: Path, text: str, delimiter: str, width: int) -> tuple[str, str | None]:
+    """Re-read slowly with the csv module to say which line breaks the table, and how."""
+    csv.field_size_limit(MAX_FIELD_CHARS + 1)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    row_number = 0
+    try:
+        for row_number, row in enumerate(reader, 1):
+            if row_number > 1 and len(row) != width and any(cell.strip() for cell in row):
+                return (f"expected {width} fields, found {len(row)}", f"line {reader.line_num}, row {row_number - 1}")
+    except csv.Error as exc:
+        message = str(exc)
+        if "field larger than field limit" in message:
+            return (
+                f"a field is longer than {MAX_FIELD_CHARS:,} characters; the file is probably "
+                "malformed (an unclosed quote?)",
+                f"line {reader.line_num}, row {row_number}",
+            )
+        return f"malformed delimited text ({message})", f"line {reader.line_num}"
+    return "malformed delimited text", None
+
+
+def read_delimited(path: Path, notes: ReadNotes, *, delimiter: str | None = None) -> Columns:
+    data = path.read_bytes()
+    if looks_binary(data[:8192]):
+        raise InputError(path, "looks like a binary file, not a text table")
+    if not data or data.isspace():
+        raise InputError(path, "the file is empty")
+    encoding, head = _decode_head(data, notes)
+    if delimiter is None:
+        delimiter = "\t" if path.suffix.lower() in (".tsv", ".tab") else sniff_delimiter(head)
+    header = next(csv.reader(io.StringIO(head, newline=""), delimiter=delimiter), [])
+    names = _unique_names(header)
+    try:
+        table = pa_csv.read_csv(
+            io.BytesIO(data),
+            read_options=pa_csv.ReadOptions(
+                encoding=encoding, column_names=names, skip_rows=1, block_size=1 << 24
+            ),
+            parse_options=pa_csv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+            convert_options=pa_csv.ConvertOptions(
+                column_types={name: pa.string() for name in names}, strings_can_be_null=False
+            ),
         )
-    except pd.errors.ParserError as exc:
-        match = _LINE.search(str(exc))
-        where = f"line {match.group(1)}" if match else None
-        raise InputError(path, f"malformed delimited text ({_short(exc)})", location=where) from None
-    except pd.errors.EmptyDataError:
-        raise InputError(path, "the file has no header row") from None
-    return frame_to_columns(path, frame)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        text = data.decode("utf-8-sig" if encoding == "utf8" else "latin-1")
+        message, where = _locate_csv_error(path, text, delimiter, len(names))
+        raise InputError(path, message, location=where) from None
+    raw = {name: table.column(name).to_pylist() for name in names}
+    return table_to_columns(path, names, raw)
 
 
 def read_xlsx(path: Path, notes: ReadNotes) -> Columns:
@@ -141,7 +200,19 @@ def read_xlsx(path: Path, notes: ReadNotes) -> Columns:
     except Exception as exc:  # openpyxl raises many types for corrupt workbooks
         raise InputError(path, f"not a readable Excel workbook ({_short(exc)})") from None
     frame = frame.fillna("")
-    return frame_to_columns(path, frame)
+    names = _unique_names([str(c) for c in frame.columns])
+    frame.columns = names
+    return table_to_columns(path, names, {n: frame[n].tolist() for n in names})
+
+
+def read_parquet(path: Path, notes: ReadNotes) -> Columns:
+    try:
+        table = pa_parquet.read_table(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InputError(path, f"not a readable Parquet file ({_short(exc)})") from None
+    names = _unique_names(list(table.column_names))
+    table = table.rename_columns(names)
+    return table_to_columns(path, names, {n: table.column(n).to_pylist() for n in names})
 
 
 def _short(exc: Exception) -> str:
@@ -172,5 +243,15 @@ register_reader(
         sniff=lambda head: head.startswith(b"PK\x03\x04") and b"xl/" in head[:4096],
         binary=True,
         description="Excel workbook (first sheet)",
+    )
+)
+register_reader(
+    ReaderSpec(
+        name="parquet",
+        read=read_parquet,
+        extensions=(".parquet", ".pq"),
+        sniff=lambda head: head.startswith(b"PAR1"),
+        binary=True,
+        description="Apache Parquet table (as peerscreen writes it)",
     )
 )
