@@ -20,9 +20,9 @@ from peerscreen.ingest import import_records
 
 WORDS = (
     "peer support mental health recovery group service outcome randomized trial patients "
-    "community psychiatric consumer provider hospitalization quality life symptoms "
-    "self-help empowerment employment social network case management illness severe"
-).split()
+    "community psychiatric consumer provider hospitalization quality life symptoms self-help "
+    "empowerment employment social network case management illness severe"
+).split()  # noqa: SIM905
 
 
 def _abstract(rng: random.Random) -> str:
@@ -32,7 +32,10 @@ def _abstract(rng: random.Random) -> str:
 def generate(folder: Path, n: int, seed: int = 0) -> tuple[Path, Path]:
     rng = random.Random(seed)
     csv_path, ris_path = folder / "records.csv", folder / "records.ris"
-    with csv_path.open("w", newline="", encoding="utf-8") as handle, ris_path.open("w", encoding="utf-8") as ris:
+    with (
+        csv_path.open("w", newline="", encoding="utf-8") as handle,
+        ris_path.open("w", encoding="utf-8") as ris,
+    ):
         writer = csv.writer(handle)
         writer.writerow(["title", "abstract", "authors", "year", "journal", "doi", "keywords"])
         for i in range(n):
@@ -40,10 +43,21 @@ def generate(folder: Path, n: int, seed: int = 0) -> tuple[Path, Path]:
             abstract = _abstract(rng)
             year = rng.randint(1980, 2020)
             doi = f"10.5555/bench.{i}"
-            writer.writerow([title, abstract, "Smith, J.; Doe, K.", year, "Journal of Studies", doi, "peer; support"])
+            writer.writerow(
+                [
+                    title,
+                    abstract,
+                    "Smith, J.; Doe, K.",
+                    year,
+                    "Journal of Studies",
+                    doi,
+                    "peer; support",
+                ]
+            )
             ris.write(
                 f"TY  - JOUR\nTI  - {title}\nAU  - Smith, J.\nAU  - Doe, K.\nPY  - {year}\n"
-                f"JO  - Journal of Studies\nAB  - {abstract}\nDO  - {doi}\nKW  - peer\nKW  - support\nER  - \n\n"
+                f"JO  - Journal of Studies\nAB  - {abstract}\nDO  - {doi}\n"
+                "KW  - peer\nKW  - support\nER  - \n\n"
             )
     return csv_path, ris_path
 
@@ -64,15 +78,19 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         csv_path, ris_path = generate(Path(tmp), args.records)
-        print(f"generated {args.records:,} records: CSV {csv_path.stat().st_size / 1e6:.0f} MB, "
-              f"RIS {ris_path.stat().st_size / 1e6:.0f} MB")
+        print(
+            f"generated {args.records:,} records: CSV {csv_path.stat().st_size / 1e6:.0f} MB, "
+            f"RIS {ris_path.stat().st_size / 1e6:.0f} MB"
+        )
         print("| format | step | records | seconds | records/s | target |")
         print("|---|---|---:|---:|---:|---:|")
         for name, path, target in (("CSV", csv_path, 50_000), ("RIS", ris_path, 20_000)):
             for dedup in (False, True):
                 n, seconds = measure(path, dedup)
                 step = "read + clean + dedup" if dedup else "read + clean"
-                print(f"| {name} | {step} | {n:,} | {seconds:.2f} | {n / seconds:,.0f} | {target:,} |")
+                print(
+                    f"| {name} | {step} | {n:,} | {seconds:.2f} | {n / seconds:,.0f} | {target:,} |"
+                )
 
 
 if __name__ == "__main__":

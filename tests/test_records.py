@@ -3,9 +3,17 @@ from peerscreen.records import COLUMNS, Record, RecordSet, join_text
 
 def _records():
     return [
-        Record(record_id="a", title="Peer specialists on ACT teams", abstract="We studied ...",
-               authors=["Doe, J."], year=2004, included=1, category="peer_employees",
-               outcomes=["hospitalization"], extra={"note": "x"}),
+        Record(
+            record_id="a",
+            title="Peer specialists on ACT teams",
+            abstract="We studied ...",
+            authors=["Doe, J."],
+            year=2004,
+            included=1,
+            category="peer_employees",
+            outcomes=["hospitalization"],
+            extra={"note": "x"},
+        ),
         Record(record_id="b", title=None, abstract=None, year=None, included=None),
     ]
 
@@ -33,8 +41,11 @@ def test_texts_and_missing_text():
 
 
 def test_labels_are_normalised_from_many_spellings():
-    columns = {"record_id": ["1", "2", "3", "4"], "title": ["t"] * 4,
-               "included": ["yes", "0", 1.0, "maybe"]}
+    columns = {
+        "record_id": ["1", "2", "3", "4"],
+        "title": ["t"] * 4,
+        "included": ["yes", "0", 1.0, "maybe"],
+    }
     assert RecordSet.from_columns(columns).frame["included"].tolist()[:3] == [1, 0, 1]
 
 

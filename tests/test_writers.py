@@ -15,24 +15,57 @@ from peerscreen.readers import read_file
 from peerscreen.records import Record, RecordSet
 from peerscreen.writers import WRITERS, write_records
 
-FIELDS = ("record_id", "title", "abstract", "authors", "year", "journal", "doi", "pmid",
-          "keywords", "mesh", "language", "included", "exclusion_reason", "category", "outcomes")
+FIELDS = (
+    "record_id",
+    "title",
+    "abstract",
+    "authors",
+    "year",
+    "journal",
+    "doi",
+    "pmid",
+    "keywords",
+    "mesh",
+    "language",
+    "included",
+    "exclusion_reason",
+    "category",
+    "outcomes",
+)
 FORMATS = [".csv", ".tsv", ".jsonl", ".xlsx", ".parquet", ".ris"]
 
 
 def _sample() -> RecordSet:
-    return RecordSet.from_records([
-        Record(record_id="r1", title="Peer specialists & hospital use: a trial",
-               abstract="BACKGROUND: Peers reduced admissions. CONCLUSIONS: Promising.",
-               authors=["Sørensen, K.", "Doe, J."], year=2004, journal="Psychiatric Services",
-               doi="10.5555/ps.1", pmid="90000001", keywords=["peer support", "ACT"],
-               mesh=["Self-Help Groups", "Hospitalization"], language="eng", included=1,
-               category="peer_employees", outcomes=["hospitalization", "quality_of_life"],
-               extra={"decision": "include"}),
-        Record(record_id="r2", title="Online forum for teens", year=2008, included=0,
-               exclusion_reason="youth_only", category="mutual_help"),
-        Record(record_id="r3"),
-    ])
+    return RecordSet.from_records(
+        [
+            Record(
+                record_id="r1",
+                title="Peer specialists & hospital use: a trial",
+                abstract="BACKGROUND: Peers reduced admissions. CONCLUSIONS: Promising.",
+                authors=["Sørensen, K.", "Doe, J."],
+                year=2004,
+                journal="Psychiatric Services",
+                doi="10.5555/ps.1",
+                pmid="90000001",
+                keywords=["peer support", "ACT"],
+                mesh=["Self-Help Groups", "Hospitalization"],
+                language="eng",
+                included=1,
+                category="peer_employees",
+                outcomes=["hospitalization", "quality_of_life"],
+                extra={"decision": "include"},
+            ),
+            Record(
+                record_id="r2",
+                title="Online forum for teens",
+                year=2008,
+                included=0,
+                exclusion_reason="youth_only",
+                category="mutual_help",
+            ),
+            Record(record_id="r3"),
+        ]
+    )
 
 
 def _as_tuple(record: Record) -> tuple:
@@ -88,7 +121,9 @@ _text = st.text(alphabet=string.ascii_letters + string.digits + " .,:;'()&<>éü
 _word = st.text(alphabet=string.ascii_letters + "éü -", min_size=1, max_size=15)
 _record = st.builds(
     Record,
-    record_id=st.text(alphabet=string.ascii_letters + string.digits + "-_", min_size=1, max_size=12),
+    record_id=st.text(
+        alphabet=string.ascii_letters + string.digits + "-_", min_size=1, max_size=12
+    ),
     title=_text,
     abstract=_text,
     authors=st.lists(_word, max_size=3),
@@ -100,7 +135,9 @@ _record = st.builds(
     mesh=st.lists(_word, max_size=3),
     included=st.sampled_from([None, 0, 1]),
     category=st.sampled_from([None, "peer_run", "none"]),
-    outcomes=st.lists(st.sampled_from(["symptoms", "coping", "empowerment"]), max_size=2, unique=True),
+    outcomes=st.lists(
+        st.sampled_from(["symptoms", "coping", "empowerment"]), max_size=2, unique=True
+    ),
 )
 
 
@@ -111,7 +148,9 @@ def _expected(record: Record) -> tuple:
 
 
 @pytest.mark.parametrize("suffix", FORMATS)
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(records=st.lists(_record, min_size=1, max_size=5, unique_by=lambda r: r.record_id))
 def test_round_trip_property(tmp_path_factory, suffix, records):
     records = [r for r in records if clean_text(r.record_id)]

@@ -26,9 +26,8 @@ def clean_text(value: object) -> str | None:
     Strips HTML/JATS tags, unescapes entities, collapses whitespace, trims and normalises to
     NFC. Non-strings (NaN, None) become None.
     """
-    if value.__class__ is not str:
-        if not isinstance(value, str):
-            return None
+    if not isinstance(value, str):
+        return None
     if not value:
         return None
     text = value

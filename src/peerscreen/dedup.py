@@ -102,7 +102,9 @@ def deduplicate(records: RecordSet) -> tuple[RecordSet, DedupReport]:
                     )
                 )
     kept = [i for i, a in enumerate(alive) if a]
-    merged = RecordSet.from_columns({c: [rows[c][i] for i in kept] for c in frame.columns}, clean=False)
+    merged = RecordSet.from_columns(
+        {c: [rows[c][i] for i in kept] for c in frame.columns}, clean=False
+    )
     report.n_after = len(merged)
     return merged, report
 

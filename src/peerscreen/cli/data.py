@@ -40,8 +40,9 @@ def import_command(
 
 def print_import_report(result: ImportResult) -> None:
     files = Table(title="Files read", title_justify="left")
-    for name in ("file", "format", "records", "no title/abstract", "labelled", "included"):
-        files.add_column(name, justify="left" if name in ("file", "format") else "right")
+    files.add_column("file", overflow="fold", ratio=1)
+    for name in ("format", "records", "no text", "labelled", "included"):
+        files.add_column(name, justify="left" if name == "format" else "right", no_wrap=True)
     for report in result.files:
         files.add_row(
             report.path,

@@ -49,7 +49,7 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
         "source",
     ),
     "doi": ("doi", "do", "di"),
-    "pmid": ("pmid", "pubmed_id", "pubmed id"),
+    "pmid": ("pmid", "pubmed_id", "pubmed id", "pm"),
     "keywords": ("keywords", "kw", "author keywords", "de"),
     "mesh": ("mesh", "mesh_terms", "mesh terms", "mh"),
     "language": ("language", "la", "language of original document"),
@@ -151,7 +151,10 @@ def _locate_csv_error(path: Path, text: str, delimiter: str, width: int) -> tupl
     try:
         for row_number, row in enumerate(reader, 1):
             if row_number > 1 and len(row) != width and any(cell.strip() for cell in row):
-                return (f"expected {width} fields, found {len(row)}", f"line {reader.line_num}, row {row_number - 1}")
+                return (
+                    f"expected {width} fields, found {len(row)}",
+                    f"line {reader.line_num}, row {row_number - 1}",
+                )
     except csv.Error as exc:
         message = str(exc)
         if "field larger than field limit" in message:

@@ -1,0 +1,5 @@
+"""`python -m peerscreen` runs the CLI."""
+
+from peerscreen.cli import main
+
+main()
