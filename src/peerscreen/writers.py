@@ -23,7 +23,10 @@ from peerscreen.records import LIST_FIELDS, RecordSet
 
 LIST_SEPARATOR = "; "
 #: RIS keyword lines carry these fields (a reference manager shows them as keywords).
-RIS_KEYWORD_FIELDS = ("included", "exclusion_reason", "category", "outcomes", "decision")
+RIS_KEYWORD_FIELDS = (
+    "included", "exclusion_reason", "category", "outcomes", "decision",
+    "label_included", "label_exclusion_reason", "label_category", "label_outcomes",
+)
 _EXCEL_CELL_LIMIT = 32_767
 
 
@@ -51,9 +54,9 @@ def _is_missing(value: Any) -> bool:
     return isinstance(value, float) and value != value
 
 
-def _flat_frame(records: RecordSet) -> pd.DataFrame:
+def _flat_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Lists joined with '; ', for formats without list cells."""
-    frame = records.frame.copy()
+    frame = frame.copy()
     for name in frame.columns:
         if name in LIST_FIELDS or frame[name].map(lambda v: isinstance(v, list | tuple)).any():
             frame[name] = frame[name].map(
@@ -62,12 +65,11 @@ def _flat_frame(records: RecordSet) -> pd.DataFrame:
     return frame
 
 
-def write_csv(records: RecordSet, path: Path, *, sep: str = ",") -> None:
-    _flat_frame(records).to_csv(path, index=False, sep=sep, encoding="utf-8")
+def write_csv(frame: pd.DataFrame, path: Path, *, sep: str = ",") -> None:
+    _flat_frame(frame).to_csv(path, index=False, sep=sep, encoding="utf-8")
 
 
-def write_jsonl(records: RecordSet, path: Path) -> None:
-    frame = records.frame
+def write_jsonl(frame: pd.DataFrame, path: Path) -> None:
     names = list(frame.columns)
     with path.open("w", encoding="utf-8") as handle:
         for row in frame.itertuples(index=False, name=None):
@@ -84,8 +86,8 @@ def write_jsonl(records: RecordSet, path: Path) -> None:
             handle.write(json.dumps(item, ensure_ascii=False) + "\n")
 
 
-def write_xlsx(records: RecordSet, path: Path) -> None:
-    frame = _flat_frame(records)
+def write_xlsx(frame: pd.DataFrame, path: Path) -> None:
+    frame = _flat_frame(frame)
     for name in frame.columns:
         too_long = frame[name].map(lambda v: isinstance(v, str) and len(v) > _EXCEL_CELL_LIMIT)
         if too_long.any():
@@ -97,8 +99,8 @@ def write_xlsx(records: RecordSet, path: Path) -> None:
     frame.to_excel(path, index=False, engine="openpyxl")
 
 
-def write_parquet(records: RecordSet, path: Path) -> None:
-    records.frame.to_parquet(path, index=False, engine="pyarrow")
+def write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    frame.to_parquet(path, index=False, engine="pyarrow")
 
 
 def _ris_value(value: Any) -> str:
@@ -109,12 +111,26 @@ def _ris_value(value: Any) -> str:
     return " ".join(str(value).split())
 
 
-def write_ris(records: RecordSet, path: Path) -> None:
-    frame = records.frame
+#: Columns written to their own RIS tags (the rest go to KW or N1 lines).
+RIS_CORE = {
+    "record_id", "title", "abstract", "authors", "year", "journal", "doi", "pmid",
+    "keywords", "mesh", "language", "notes", "type_of_reference", "source_file", "source_position",
+}
+
+
+def _as_list(value: Any) -> list:
+    if isinstance(value, list | tuple):
+        return list(value)
+    if hasattr(value, "tolist") and not isinstance(value, str):
+        return list(value.tolist())
+    return [] if _is_missing(value) or value == "" else [value]
+
+
+def write_ris(frame: pd.DataFrame, path: Path) -> None:
     extras = [
         c
-        for c in records.extra_columns
-        if c not in RIS_KEYWORD_FIELDS and c not in ("notes", "type_of_reference")
+        for c in frame.columns
+        if c not in RIS_CORE and c not in RIS_KEYWORD_FIELDS
     ]
     lines: list[str] = []
     for row in frame.to_dict("records"):
@@ -129,19 +145,19 @@ def write_ris(records: RecordSet, path: Path) -> None:
             if isinstance(row.get("type_of_reference"), str)
             else "JOUR",
         )
-        add("ID", row["record_id"])
-        add("TI", row["title"])
-        for author in row["authors"]:
+        add("ID", row.get("record_id"))
+        add("TI", row.get("title"))
+        for author in _as_list(row.get("authors")):
             add("AU", author)
-        add("PY", row["year"])
-        add("JO", row["journal"])
-        add("AB", row["abstract"])
-        add("DO", row["doi"])
-        add("AN", row["pmid"])
-        add("LA", row["language"])
-        for keyword in row["keywords"]:
+        add("PY", row.get("year"))
+        add("JO", row.get("journal"))
+        add("AB", row.get("abstract"))
+        add("DO", row.get("doi"))
+        add("AN", row.get("pmid"))
+        add("LA", row.get("language"))
+        for keyword in _as_list(row.get("keywords")):
             add("KW", keyword)
-        for term in row["mesh"]:
+        for term in _as_list(row.get("mesh")):
             add("KW", f"peerscreen:mesh={term}")
         for name in RIS_KEYWORD_FIELDS:
             value = row.get(name)
@@ -158,7 +174,7 @@ def write_ris(records: RecordSet, path: Path) -> None:
     path.write_text("\n".join(lines) + ("\n" if lines else ""), encoding="utf-8")
 
 
-WRITERS: dict[str, Callable[[RecordSet, Path], None]] = {
+WRITERS: dict[str, Callable[[pd.DataFrame, Path], None]] = {
     ".csv": write_csv,
     ".tsv": lambda records, path: write_csv(records, path, sep="\t"),
     ".jsonl": write_jsonl,
@@ -169,8 +185,10 @@ WRITERS: dict[str, Callable[[RecordSet, Path], None]] = {
 }
 
 
-def write_records(records: RecordSet, target: str | Path) -> Path:
-    """Write `records` to `target` in the format its extension names, atomically."""
+def write_records(records: RecordSet | pd.DataFrame, target: str | Path) -> Path:
+    """Write records (or any table of them, e.g. a ranked queue) to `target` in the format
+    its extension names, atomically."""
+    frame = records.frame if isinstance(records, RecordSet) else records
     target = Path(target)
     writer = WRITERS.get(target.suffix.lower())
     if writer is None:
@@ -179,5 +197,5 @@ def write_records(records: RecordSet, target: str | Path) -> Path:
             f" (use one of {', '.join(sorted(WRITERS))})"
         )
     with atomic_path(target) as temp:
-        writer(records, temp)
+        writer(frame, temp)
     return target

@@ -123,6 +123,12 @@ def _peerscreen_fields(entry: dict) -> tuple[list[str], list[str], dict[str, Any
     return keywords, notes, fields
 
 
+def _label(fields: dict[str, Any], name: str) -> Any:
+    """A label field; `label_<name>` (input labels kept beside predictions) wins."""
+    labelled, plain = fields.pop(f"label_{name}", None), fields.pop(name, None)
+    return labelled if labelled is not None else plain
+
+
 def entry_to_row(entry: dict) -> dict[str, Any]:
     """Map one rispy entry to record fields (extra peerscreen fields become extra columns)."""
     keywords, notes, fields = _peerscreen_fields(entry)
@@ -151,10 +157,10 @@ def entry_to_row(entry: dict) -> dict[str, Any]:
         "keywords": keywords,
         "mesh": fields.pop("mesh"),
         "language": _first(entry, "language"),
-        "included": fields.pop("included", None),
-        "exclusion_reason": fields.pop("exclusion_reason", None),
-        "category": fields.pop("category", None),
-        "outcomes": split_list(fields.pop("outcomes", None)),
+        "included": _label(fields, "included"),
+        "exclusion_reason": _label(fields, "exclusion_reason"),
+        "category": _label(fields, "category"),
+        "outcomes": split_list(_label(fields, "outcomes")),
         "notes": "; ".join(notes) or None,
         "type_of_reference": entry.get("type_of_reference"),
     }

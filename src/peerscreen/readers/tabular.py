@@ -64,9 +64,11 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
         "label_abstract_screening",
         "abstract_included",
     ),
-    "exclusion_reason": ("exclusion_reason", "label_exclusion_reason"),
-    "category": ("category", "label_category"),
-    "outcomes": ("outcomes", "label_outcomes"),
+    # a ranked output holds predictions as `category` and the input labels as `label_*`:
+    # the labels win
+    "exclusion_reason": ("label_exclusion_reason", "exclusion_reason"),
+    "category": ("label_category", "category"),
+    "outcomes": ("label_outcomes", "outcomes"),
 }
 
 LIST_COLUMNS = ("authors", "keywords", "mesh", "outcomes")

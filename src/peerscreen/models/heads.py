@@ -1,0 +1,63 @@
+"""Classifier heads shared by backends: a multi-label tagger with per-label thresholds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.model_selection import KFold, cross_val_predict
+from sklearn.multiclass import OneVsRestClassifier
+
+
+def best_f1_threshold(y_true: np.ndarray, scores: np.ndarray, default: float = 0.5) -> float:
+    """The score threshold that maximises F1 for one label (default when it has no positive)."""
+    if y_true.sum() == 0:
+        return default
+    order = np.argsort(-scores)
+    sorted_scores, sorted_true = scores[order], y_true[order]
+    tp = np.cumsum(sorted_true)
+    predicted = np.arange(1, len(scores) + 1)
+    f1 = 2 * tp / (predicted + y_true.sum())
+    # only cut between distinct scores
+    distinct = np.r_[sorted_scores[1:] != sorted_scores[:-1], True]
+    best = int(np.argmax(np.where(distinct, f1, -1)))
+    upper = sorted_scores[best]
+    lower = sorted_scores[best + 1] if best + 1 < len(scores) else upper - 1e-6
+    return float((upper + lower) / 2)
+
+
+class ThresholdedMultiLabel(ClassifierMixin, BaseEstimator):
+    """One binary classifier per label, each with its own decision threshold tuned by
+    cross-validation to maximise that label's F1 (rare outcome domains need lower cuts)."""
+
+    def __init__(self, estimator: Any = None, *, cv: int = 5, random_state: int | None = 0):
+        self.estimator = estimator
+        self.cv = cv
+        self.random_state = random_state
+
+    def fit(self, X: Any, Y: np.ndarray) -> ThresholdedMultiLabel:
+        Y = np.asarray(Y)
+        base = OneVsRestClassifier(clone(self.estimator))
+        n_splits = max(2, min(self.cv, len(Y) // 2))
+        folds = KFold(n_splits=n_splits, shuffle=True, random_state=self.random_state)
+        constant = Y.min(axis=0) == Y.max(axis=0)
+        if constant.any():
+            Y_fit = Y.copy()
+            Y_fit[0, constant] = 1 - Y_fit[0, constant]  # keep every column two-class
+        else:
+            Y_fit = Y
+        scores = cross_val_predict(base, X, Y_fit, cv=folds, method="predict_proba")
+        self.thresholds_ = np.array(
+            [best_f1_threshold(Y[:, j], scores[:, j]) for j in range(Y.shape[1])]
+        )
+        self.thresholds_[constant] = 1.0 + 1e-9
+        self.model_ = base.fit(X, Y_fit)
+        self.n_labels_ = Y.shape[1]
+        return self
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        return self.model_.predict_proba(X)
+
+    def predict(self, X: Any) -> np.ndarray:
+        return (self.predict_proba(X) >= self.thresholds_).astype(int)

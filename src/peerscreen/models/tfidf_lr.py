@@ -1,0 +1,100 @@
+"""`tfidf-lr`, the default backend: word and character n-gram TF-IDF plus criteria-flag
+features, class-weighted logistic regression, sigmoid-calibrated inclusion probabilities.
+
+Why these choices: on a few hundred labelled abstracts, linear models on sparse n-grams are
+as accurate as anything and train in well under a second; character n-grams catch
+morphology the blank spaCy tokenizer cannot (no lemmatizer offline); class weights keep the
+rare class (inclusions in a real search) from being ignored; calibration makes `p_include`
+a probability that decision bands can be cut on.
+"""
+
+from __future__ import annotations
+
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.compose import ColumnTransformer
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+
+from peerscreen.models.features import CRITERIA_COLUMN, AddCriteria, CriteriaFeatures
+from peerscreen.models.heads import ThresholdedMultiLabel
+from peerscreen.models.registry import Backend, register_backend
+
+DEFAULTS = {
+    "word_ngrams": (1, 2),
+    "char_ngrams": (3, 5),
+    "min_df": 1,
+    "max_features": 200_000,
+    "use_char": True,
+    "use_flags": True,
+    "C": 4.0,
+    "calibration_cv": 5,
+}
+
+
+def make_featurizer(protocol: dict, params: dict) -> Pipeline:
+    parts = [
+        (
+            "word",
+            TfidfVectorizer(
+                ngram_range=tuple(params["word_ngrams"]),
+                sublinear_tf=True,
+                min_df=params["min_df"],
+                max_features=params["max_features"],
+                strip_accents="unicode",
+                stop_words="english",
+            ),
+            "text",
+        )
+    ]
+    if params["use_char"]:
+        parts.append(
+            (
+                "char",
+                TfidfVectorizer(
+                    analyzer="char_wb",
+                    ngram_range=tuple(params["char_ngrams"]),
+                    sublinear_tf=True,
+                    min_df=max(2, params["min_df"]),
+                    max_features=params["max_features"],
+                ),
+                "text",
+            )
+        )
+    if params["use_flags"]:
+        parts.append(("flags", CriteriaFeatures(protocol), [CRITERIA_COLUMN, "mesh"]))
+    columns = ColumnTransformer(parts, sparse_threshold=1.0)
+    return Pipeline([("criteria", AddCriteria(protocol)), ("columns", columns)])
+
+
+def _logistic(params: dict, seed: int) -> LogisticRegression:
+    return LogisticRegression(
+        C=params["C"], class_weight="balanced", max_iter=5000, tol=1e-6, random_state=seed
+    )
+
+
+def make_inclusion_head(params: dict, seed: int) -> CalibratedClassifierCV:
+    return CalibratedClassifierCV(
+        _logistic(params, seed), method="sigmoid", cv=params["calibration_cv"], ensemble=False
+    )
+
+
+def make_category_head(params: dict, seed: int) -> LogisticRegression:
+    return _logistic(params, seed)
+
+
+def make_outcome_head(params: dict, seed: int) -> ThresholdedMultiLabel:
+    return ThresholdedMultiLabel(_logistic(params, seed), cv=5, random_state=seed)
+
+
+register_backend(
+    Backend(
+        name="tfidf-lr",
+        description="word + char n-gram TF-IDF and criteria flags, class-weighted logistic regression",
+        featurizer=make_featurizer,
+        inclusion_head=make_inclusion_head,
+        category_head=make_category_head,
+        outcome_head=make_outcome_head,
+        defaults=DEFAULTS,
+    )
+)

@@ -1,0 +1,48 @@
+"""PNG figures for MLflow runs and reports (matplotlib, headless)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from sklearn.metrics import precision_recall_curve, roc_curve  # noqa: E402
+
+
+def roc_pr_figure(y: np.ndarray, p: np.ndarray, path: Path, title: str = "") -> Path:
+    fpr, tpr, _ = roc_curve(y, p)
+    precision, recall, _ = precision_recall_curve(y, p)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.2))
+    left.plot(fpr, tpr, lw=2)
+    left.plot([0, 1], [0, 1], ls="--", color="grey")
+    left.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC")
+    right.plot(recall, precision, lw=2)
+    right.axhline(np.mean(y), ls="--", color="grey", label="prevalence")
+    right.set(xlabel="recall", ylabel="precision", title="Precision-recall", ylim=(0, 1.02))
+    right.legend(loc="lower left")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def confusion_figure(matrix: np.ndarray, labels: list[str], path: Path, title: str = "") -> Path:
+    fig, ax = plt.subplots(figsize=(5.5, 4.8))
+    ax.imshow(matrix, cmap="Blues")
+    ax.set_xticks(range(len(labels)), labels, rotation=35, ha="right")
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set(xlabel="predicted", ylabel="true", title=title or "Confusion matrix")
+    peak = matrix.max() if matrix.size else 0
+    for i in range(matrix.shape[0]):
+        for j in range(matrix.shape[1]):
+            ax.text(j, i, str(matrix[i, j]), ha="center", va="center",
+                    color="white" if matrix[i, j] > peak / 2 else "black")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
