@@ -10,7 +10,11 @@ export TRANSFORMERS_OFFLINE := 1
 export MLFLOW_DISABLE_TELEMETRY := true
 export MLFLOW_SKIP_PIP_REQUIREMENTS_CHECK := true
 
-.PHONY: install demo test lint bench-import clean
+MODEL_DIR := models/default
+CORPUS := data/corpus/peer_support.jsonl
+CONFIG := configs/review.toml
+
+.PHONY: install demo model test lint bench-import clean
 
 install: $(STAMP)
 
@@ -21,10 +25,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[transformers,spark,dev]"
 	touch $(STAMP)
 
-demo: install
+# The embedded default model, rebuilt from the corpus (seeded: the same data, config and
+# seed give the same model). Training logs a run to MLflow (./mlflow.db, ./mlruns).
+$(MODEL_DIR)/MLmodel: $(CORPUS) $(CONFIG) | $(STAMP)
+	$(BIN)/peerscreen train --config $(CONFIG) --data $(CORPUS) --seed 0 --promote --model-dir $(MODEL_DIR)
+
+model: install
+	$(BIN)/peerscreen train --config $(CONFIG) --data $(CORPUS) --seed 0 --promote --model-dir $(MODEL_DIR)
+
+demo: install $(MODEL_DIR)/MLmodel
 	mkdir -p demo-output
-	$(BIN)/peerscreen import data/examples/new_records.ris data/examples/new_records.csv \
-		-o demo-output/new_records.parquet
+	$(BIN)/peerscreen rank data/examples/new_records.ris --model $(MODEL_DIR) \
+		-o demo-output/ranked.csv --top 20
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks tools
@@ -38,4 +50,4 @@ bench-import: install
 	$(BIN)/python benchmarks/import_speed.py
 
 clean:
-	rm -rf $(VENV) demo-output .pytest_cache .ruff_cache
+	rm -rf $(VENV) demo-output .pytest_cache .ruff_cache $(MODEL_DIR)

@@ -26,3 +26,30 @@ needs_shared = pytest.mark.skipif(
 @pytest.fixture
 def fixtures() -> Path:
     return FIXTURES
+
+
+@pytest.fixture(scope="session")
+def small_corpus():
+    """A stratified 150-record slice of the team's corpus: enough to train, quick to run."""
+    import numpy as np
+
+    from peerscreen.paths import DEFAULT_CORPUS
+    from peerscreen.readers import read_file
+
+    records, _ = read_file(DEFAULT_CORPUS)
+    frame = records.frame
+    rng = np.random.default_rng(0)
+    included = np.nonzero(frame["included"].to_numpy() == 1)[0]
+    excluded = np.nonzero(frame["included"].to_numpy() == 0)[0]
+    chosen = np.sort(
+        np.r_[rng.choice(included, 60, replace=False), rng.choice(excluded, 90, replace=False)]
+    )
+    return records.take(chosen)
+
+
+@pytest.fixture(scope="session")
+def trained(small_corpus):
+    from peerscreen.protocol import load_protocol
+    from peerscreen.training import train
+
+    return train(small_corpus, load_protocol(), seed=0)

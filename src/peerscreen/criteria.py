@@ -216,10 +216,10 @@ class CriteriaFlagger:
         self, doc: Doc, start: int, end: int, cues: dict[str, list[tuple[int, int]]]
     ) -> bool:
         for cue_start, cue_end in cues.get("before", []):
-            if start - self._window <= cue_end <= start and cue_start < start:
-                if self._clause_open(doc, cue_end, start):
-                    return True
-        for cue_start, cue_end in cues.get("after", []):
+            near = start - self._window <= cue_end <= start and cue_start < start
+            if near and self._clause_open(doc, cue_end, start):
+                return True
+        for cue_start, _ in cues.get("after", []):
             if end <= cue_start <= end + self._window and self._clause_open(doc, end, cue_start):
                 return True
         # a cue that contains the hit ("not limited to women" matched as one phrase)
@@ -266,4 +266,12 @@ def _combine(flags: list[Flag]) -> Flag:
     for flag in flags:
         miss *= 1 - flag.confidence
     confidence = min(_MAX_CONFIDENCE, 1 - miss)
-    return Flag(best.code, best.evidence, best.start, best.end, round(confidence, 3), best.where, best.context)
+    return Flag(
+        best.code,
+        best.evidence,
+        best.start,
+        best.end,
+        round(confidence, 3),
+        best.where,
+        best.context,
+    )

@@ -35,7 +35,9 @@ def threshold_for_recall(y: np.ndarray, p: np.ndarray, target: float) -> tuple[f
     return threshold, k
 
 
-def inclusion_metrics(y: np.ndarray, p: np.ndarray, target_recall: float = 0.95) -> dict[str, float]:
+def inclusion_metrics(
+    y: np.ndarray, p: np.ndarray, target_recall: float = 0.95
+) -> dict[str, float]:
     y = np.asarray(y).astype(int)
     p = np.asarray(p, dtype=float)
     n = len(y)
@@ -57,10 +59,14 @@ def inclusion_metrics(y: np.ndarray, p: np.ndarray, target_recall: float = 0.95)
     }
 
 
-def category_metrics(y_true: np.ndarray, y_pred: np.ndarray, labels: list[str]) -> tuple[dict, np.ndarray]:
+def category_metrics(
+    y_true: np.ndarray, y_pred: np.ndarray, labels: list[str]
+) -> tuple[dict, np.ndarray]:
     present = [c for c in labels if c in set(y_true) | set(y_pred)]
     metrics = {
-        "macro_f1": float(f1_score(y_true, y_pred, labels=present, average="macro", zero_division=0)),
+        "macro_f1": float(
+            f1_score(y_true, y_pred, labels=present, average="macro", zero_division=0)
+        ),
         "accuracy": float(np.mean(np.asarray(y_true) == np.asarray(y_pred))),
     }
     return metrics, confusion_matrix(y_true, y_pred, labels=labels)
@@ -69,7 +75,9 @@ def category_metrics(y_true: np.ndarray, y_pred: np.ndarray, labels: list[str]) 
 def outcome_metrics(
     Y: np.ndarray, Y_pred: np.ndarray, codes: list[str], thresholds: np.ndarray | None = None
 ) -> tuple[dict, pd.DataFrame]:
-    precision, recall, f1, support = precision_recall_fscore_support(Y, Y_pred, average=None, zero_division=0)
+    precision, recall, f1, support = precision_recall_fscore_support(
+        Y, Y_pred, average=None, zero_division=0
+    )
     table = pd.DataFrame(
         {"domain": codes, "precision": precision, "recall": recall, "f1": f1, "support": support}
     )

@@ -7,9 +7,9 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from sklearn.metrics import precision_recall_curve, roc_curve  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from sklearn.metrics import precision_recall_curve, roc_curve
 
 
 def roc_pr_figure(y: np.ndarray, p: np.ndarray, path: Path, title: str = "") -> Path:
@@ -40,8 +40,14 @@ def confusion_figure(matrix: np.ndarray, labels: list[str], path: Path, title: s
     peak = matrix.max() if matrix.size else 0
     for i in range(matrix.shape[0]):
         for j in range(matrix.shape[1]):
-            ax.text(j, i, str(matrix[i, j]), ha="center", va="center",
-                    color="white" if matrix[i, j] > peak / 2 else "black")
+            ax.text(
+                j,
+                i,
+                str(matrix[i, j]),
+                ha="center",
+                va="center",
+                color="white" if matrix[i, j] > peak / 2 else "black",
+            )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -16,11 +16,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from peerscreen.errors import ConfigError
+from peerscreen.paths import DEFAULT_CONFIG
 
 #: A spaCy Matcher token pattern: a list of token specs ({"LOWER": "peer"}, {"OP": "?"}, ...).
 TokenPattern = list[dict[str, Any]]
-
-DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "review.toml"
 
 
 class Strict(BaseModel):

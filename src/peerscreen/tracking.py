@@ -10,9 +10,11 @@ one-column frame of texts) that takes a DataFrame of `title`, `abstract` (option
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import shutil
 import tempfile
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,12 +30,21 @@ from peerscreen.reporting import markdown_table
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 MODEL_ARTIFACT = "review_model.joblib"
 PYFUNC_OUTPUTS = (
-    "p_include", "decision", "category", "p_category", "outcomes", "outcome_scores", "exclusion_flags",
+    "p_include",
+    "decision",
+    "category",
+    "p_category",
+    "outcomes",
+    "outcome_scores",
+    "exclusion_flags",
 )
 _INPUT_EXAMPLE = pd.DataFrame(
     {
         "title": ["Peer specialists on assertive community treatment teams: a randomized trial"],
-        "abstract": ["Adults with serious mental illness were randomized to teams with or without a peer specialist; admissions and quality of life were compared at 12 months."],
+        "abstract": [
+            "Adults with serious mental illness were randomized to teams with or without a "
+            "peer specialist; admissions and quality of life were compared at 12 months."
+        ],
         "year": [2004],
         "language": ["en"],
     }
@@ -49,6 +60,10 @@ def quiet_mlflow_environment() -> None:
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     os.environ.setdefault("MLFLOW_SKIP_PIP_REQUIREMENTS_CHECK", "true")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    logging.getLogger("mlflow").setLevel(logging.ERROR)
+    logging.getLogger("alembic").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", module="mlflow")
+    warnings.filterwarnings("ignore", message=".*type hints.*")
 
 
 def configure_tracking(tracking_uri: str | None = None) -> str:
@@ -72,7 +87,9 @@ def _pyfunc_class():
             self.review_model = joblib.load(context.artifacts["review_model"])
 
         def predict(self, context, model_input, params=None):
-            frame = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
+            frame = (
+                model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
+            )
             predictions = self.review_model.predict(frame, top_terms=0)
             return predictions[[c for c in PYFUNC_OUTPUTS if c in predictions]]
 
@@ -179,7 +196,10 @@ def log_training_run(
     model = result.model
     info = model.info
     mlflow.set_experiment(experiment)
-    with mlflow.start_run(run_name=f"train-{info['backend']}") as run, tempfile.TemporaryDirectory() as tmp:
+    with (
+        mlflow.start_run(run_name=f"train-{info['backend']}") as run,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
         folder = Path(tmp)
         params = {
             "backend": info["backend"],
@@ -195,15 +215,26 @@ def log_training_run(
         params.update({f"backend_{k}": str(v) for k, v in result.params.items()})
         mlflow.log_params(params)
         mlflow.log_metrics({k: float(v) for k, v in result.metrics.items()})
-        roc_pr_figure(result.y, result.cv.p_include, folder / "inclusion_roc_pr.png", "Inclusion (out-of-fold)")
+        roc_pr_figure(
+            result.y,
+            result.cv.p_include,
+            folder / "inclusion_roc_pr.png",
+            "Inclusion (out-of-fold)",
+        )
         mlflow.log_artifact(str(folder / "inclusion_roc_pr.png"), "figures")
         if result.confusion is not None:
-            confusion_figure(result.confusion, result.category_labels, folder / "category_confusion.png",
-                             "Category (out-of-fold)")
+            confusion_figure(
+                result.confusion,
+                result.category_labels,
+                folder / "category_confusion.png",
+                "Category (out-of-fold)",
+            )
             mlflow.log_artifact(str(folder / "category_confusion.png"), "figures")
         if result.outcome_table is not None:
             result.outcome_table.to_csv(folder / "outcome_domains.csv", index=False)
-            (folder / "outcome_domains.md").write_text(markdown_table(result.outcome_table.round(3)))
+            (folder / "outcome_domains.md").write_text(
+                markdown_table(result.outcome_table.round(3))
+            )
             mlflow.log_artifact(str(folder / "outcome_domains.csv"), "tables")
             mlflow.log_artifact(str(folder / "outcome_domains.md"), "tables")
         mlflow.log_artifact(str(config_path), "config")
@@ -238,7 +269,9 @@ def load_review_model(reference: str | Path, tracking_uri: str | None = None) ->
         try:
             loaded = mlflow.pyfunc.load_model(text)
         except Exception as exc:  # MLflow raises several types for unknown models
-            raise ModelNotFoundError(f"cannot load {text}: {' '.join(str(exc).split())[:200]}") from None
+            raise ModelNotFoundError(
+                f"cannot load {text}: {' '.join(str(exc).split())[:200]}"
+            ) from None
         return loaded.unwrap_python_model().review_model
     path = Path(reference)
     artifact = path / "artifacts" / MODEL_ARTIFACT

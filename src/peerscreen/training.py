@@ -27,7 +27,9 @@ from peerscreen.records import RecordSet
 NEAR_DUPLICATE_SIMILARITY = 0.8
 
 
-def near_duplicate_groups(texts: list[str], threshold: float = NEAR_DUPLICATE_SIMILARITY) -> np.ndarray:
+def near_duplicate_groups(
+    texts: list[str], threshold: float = NEAR_DUPLICATE_SIMILARITY
+) -> np.ndarray:
     """A group id per text; texts linked by cosine similarity >= threshold share one."""
     if len(texts) < 2:
         return np.zeros(len(texts), dtype=int)
@@ -43,7 +45,9 @@ def data_digest(records: RecordSet) -> str:
     """Hash of what training reads (text and labels), logged so runs are traceable."""
     frame = records.frame
     digest = hashlib.sha256()
-    for row in frame[["record_id", "title", "abstract", "included", "category", "outcomes"]].itertuples(index=False):
+    for row in frame[
+        ["record_id", "title", "abstract", "included", "category", "outcomes"]
+    ].itertuples(index=False):
         digest.update(repr(tuple(row)).encode())
     return digest.hexdigest()[:16]
 
@@ -109,7 +113,9 @@ def cross_validate(
                 outcome_pred[row] = [int(c in chosen.split(";")) for c in codes]
         if progress:
             progress(fold + 1)
-    return CrossValidation(p_include, category_pred, outcome_pred if has_category.any() else None, groups, folds)
+    return CrossValidation(
+        p_include, category_pred, outcome_pred if has_category.any() else None, groups, folds
+    )
 
 
 def train(
@@ -126,33 +132,50 @@ def train(
     """Cross-validate, then fit the final model on every labelled record."""
     labelled = records.frame["included"].notna().to_numpy()
     if labelled.sum() < 2 * n_splits:
-        raise NotEnoughLabelsError(f"need at least {2 * n_splits} labelled records to train, got {labelled.sum()}")
+        raise NotEnoughLabelsError(
+            f"need at least {2 * n_splits} labelled records to train, got {labelled.sum()}"
+        )
     records = records.take(np.nonzero(labelled)[0])
     frame = records.frame
     y, has_category, Y = _labels(frame, protocol)
-    cv = cross_validate(records, protocol, backend=backend, params=params, seed=seed, n_splits=n_splits, progress=progress)
-    metrics = {f"inclusion_{k}": v for k, v in inclusion_metrics(y, cv.p_include, target_recall).items()}
+    cv = cross_validate(
+        records,
+        protocol,
+        backend=backend,
+        params=params,
+        seed=seed,
+        n_splits=n_splits,
+        progress=progress,
+    )
+    metrics = {
+        f"inclusion_{k}": v for k, v in inclusion_metrics(y, cv.p_include, target_recall).items()
+    }
     result_kwargs: dict[str, Any] = {}
     if cv.category_pred is not None:
         labels = list(protocol.category_codes)
         cat_metrics, confusion = category_metrics(
-            frame["category"][has_category].astype(str).to_numpy(), cv.category_pred[has_category].astype(str), labels
+            frame["category"][has_category].astype(str).to_numpy(),
+            cv.category_pred[has_category].astype(str),
+            labels,
         )
         metrics.update({f"category_{k}": v for k, v in cat_metrics.items()})
         result_kwargs.update(confusion=confusion, category_labels=labels)
     model = ReviewModel(protocol, backend=backend, params=params, random_state=seed).fit(records)
     if cv.outcome_pred is not None:
         thresholds = getattr(model.outcomes_, "thresholds_", None)
-        out_metrics, table = outcome_metrics(Y[has_category], cv.outcome_pred[has_category], protocol.outcome_codes, thresholds)
+        out_metrics, table = outcome_metrics(
+            Y[has_category], cv.outcome_pred[has_category], protocol.outcome_codes, thresholds
+        )
         metrics.update({f"outcomes_{k}": v for k, v in out_metrics.items()})
         result_kwargs["outcome_table"] = table
     model.bands = bands_from_scores(y, cv.p_include, target_recall)
+    model.cv_scores = (y.astype(np.int8), cv.p_include.astype(np.float32))
     metrics["n_records"] = float(len(frame))
     metrics["n_included"] = float(y.sum())
     model.info = {
         "backend": backend,
         "seed": seed,
-        "n_records": int(len(frame)),
+        "n_records": len(frame),
         "n_included": int(y.sum()),
         "config_digest": protocol.digest(),
         "data_digest": data_digest(records),
@@ -160,4 +183,6 @@ def train(
         "target_recall": target_recall,
         "cv_metrics": {k: round(v, 4) for k, v in metrics.items()},
     }
-    return TrainResult(model=model, metrics=metrics, cv=cv, y=y, params=model.params, **result_kwargs)
+    return TrainResult(
+        model=model, metrics=metrics, cv=cv, y=y, params=model.params, **result_kwargs
+    )

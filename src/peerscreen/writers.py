@@ -24,8 +24,15 @@ from peerscreen.records import LIST_FIELDS, RecordSet
 LIST_SEPARATOR = "; "
 #: RIS keyword lines carry these fields (a reference manager shows them as keywords).
 RIS_KEYWORD_FIELDS = (
-    "included", "exclusion_reason", "category", "outcomes", "decision",
-    "label_included", "label_exclusion_reason", "label_category", "label_outcomes",
+    "included",
+    "exclusion_reason",
+    "category",
+    "outcomes",
+    "decision",
+    "label_included",
+    "label_exclusion_reason",
+    "label_category",
+    "label_outcomes",
 )
 _EXCEL_CELL_LIMIT = 32_767
 
@@ -113,8 +120,21 @@ def _ris_value(value: Any) -> str:
 
 #: Columns written to their own RIS tags (the rest go to KW or N1 lines).
 RIS_CORE = {
-    "record_id", "title", "abstract", "authors", "year", "journal", "doi", "pmid",
-    "keywords", "mesh", "language", "notes", "type_of_reference", "source_file", "source_position",
+    "record_id",
+    "title",
+    "abstract",
+    "authors",
+    "year",
+    "journal",
+    "doi",
+    "pmid",
+    "keywords",
+    "mesh",
+    "language",
+    "notes",
+    "type_of_reference",
+    "source_file",
+    "source_position",
 }
 
 
@@ -127,11 +147,7 @@ def _as_list(value: Any) -> list:
 
 
 def write_ris(frame: pd.DataFrame, path: Path) -> None:
-    extras = [
-        c
-        for c in frame.columns
-        if c not in RIS_CORE and c not in RIS_KEYWORD_FIELDS
-    ]
+    extras = [c for c in frame.columns if c not in RIS_CORE and c not in RIS_KEYWORD_FIELDS]
     lines: list[str] = []
     for row in frame.to_dict("records"):
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from peerscreen import __version__
-from peerscreen.cli import data
+from peerscreen.cli import data, models
 from peerscreen.cli._util import console
 
 app = typer.Typer(
@@ -34,6 +34,7 @@ def _root(
 
 
 data.register(app)
+models.register(app)
 
 
 def main() -> None:

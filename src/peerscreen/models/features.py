@@ -58,7 +58,9 @@ def criteria_results(flagger: CriteriaFlagger, frame: pd.DataFrame) -> list[Crit
     if CRITERIA_COLUMN in frame:
         return list(frame[CRITERIA_COLUMN])
     years = [int(y) if y is not None else None for y in frame["year"]]
-    return flagger.flag_many(list(frame["title"]), list(frame["abstract"]), years, list(frame["language"]))
+    return flagger.flag_many(
+        list(frame["title"]), list(frame["abstract"]), years, list(frame["language"])
+    )
 
 
 class _LazyFlagger:

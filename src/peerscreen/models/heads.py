@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -47,7 +48,9 @@ class ThresholdedMultiLabel(ClassifierMixin, BaseEstimator):
             Y_fit[0, constant] = 1 - Y_fit[0, constant]  # keep every column two-class
         else:
             Y_fit = Y
-        scores = cross_val_predict(base, X, Y_fit, cv=folds, method="predict_proba")
+        with warnings.catch_warnings():  # a rare label can be absent from a training fold
+            warnings.simplefilter("ignore", UserWarning)
+            scores = cross_val_predict(base, X, Y_fit, cv=folds, method="predict_proba")
         self.thresholds_ = np.array(
             [best_f1_threshold(Y[:, j], scores[:, j]) for j in range(Y.shape[1])]
         )

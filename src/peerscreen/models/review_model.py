@@ -42,7 +42,9 @@ class DecisionBands:
     target_recall: float
 
     def decide(self, p: np.ndarray) -> np.ndarray:
-        return np.where(p >= self.include_from, "include", np.where(p < self.exclude_below, "exclude", "check"))
+        return np.where(
+            p >= self.include_from, "include", np.where(p < self.exclude_below, "exclude", "check")
+        )
 
 
 def bands_from_scores(y: np.ndarray, p: np.ndarray, target_recall: float = 0.95) -> DecisionBands:
@@ -62,7 +64,9 @@ def bands_from_scores(y: np.ndarray, p: np.ndarray, target_recall: float = 0.95)
     ok = np.nonzero((precision >= target_recall) & np.r_[ps[1:] != ps[:-1], True])[0]
     include_from = float(ps[ok.max()]) if len(ok) else 1.0
     include_from = max(include_from, exclude_below)
-    return DecisionBands(exclude_below=exclude_below, include_from=include_from, target_recall=target_recall)
+    return DecisionBands(
+        exclude_below=exclude_below, include_from=include_from, target_recall=target_recall
+    )
 
 
 class ReviewModel:
@@ -81,6 +85,7 @@ class ReviewModel:
         self.params = get_backend(backend).params(params)
         self.random_state = random_state
         self.bands: DecisionBands | None = None
+        self.cv_scores: tuple[np.ndarray, np.ndarray] | None = None
         self.info: dict[str, Any] = {}
 
     # -- fitting -------------------------------------------------------------------------
@@ -94,7 +99,9 @@ class ReviewModel:
         mask = included.notna().to_numpy()
         y = included[mask].astype(int).to_numpy()
         if len(np.unique(y)) < 2:
-            raise NotEnoughLabelsError("need at least one included and one excluded record to train")
+            raise NotEnoughLabelsError(
+                "need at least one included and one excluded record to train"
+            )
         self.inclusion_ = backend.inclusion_head(self.params, seed).fit(matrix[mask], y)
 
         category = frame["category"] if "category" in frame else pd.Series([None] * len(frame))
@@ -127,7 +134,9 @@ class ReviewModel:
         state.pop("_flagger", None)
         return state
 
-    def _features(self, frame: pd.DataFrame, *, fit: bool = False) -> tuple[Any, list[CriteriaResult]]:
+    def _features(
+        self, frame: pd.DataFrame, *, fit: bool = False
+    ) -> tuple[Any, list[CriteriaResult]]:
         X = model_frame(frame)
         results = criteria_results(self.flagger, X)
         X[CRITERIA_COLUMN] = results
@@ -141,11 +150,25 @@ class ReviewModel:
         frame = records.frame if isinstance(records, RecordSet) else records
         return self._features(frame)
 
+    def bands_for(self, target_recall: float | None) -> DecisionBands:
+        """Decision bands for `target_recall`, re-cut from the stored cross-validated scores."""
+        if target_recall is None or self.cv_scores is None:
+            return self.bands or DecisionBands(0.5, 0.5, 0.95)
+        if self.bands is not None and abs(self.bands.target_recall - target_recall) < 1e-9:
+            return self.bands
+        y, p = self.cv_scores
+        return bands_from_scores(y, p, target_recall)
+
     def predict_inclusion(self, matrix: Any) -> np.ndarray:
         return self.inclusion_.predict_proba(matrix)[:, 1]
 
     def predict(
-        self, records: RecordSet | pd.DataFrame, *, top_terms: int = 5, with_inclusion: bool = True
+        self,
+        records: RecordSet | pd.DataFrame,
+        *,
+        top_terms: int = 5,
+        with_inclusion: bool = True,
+        target_recall: float | None = None,
     ) -> pd.DataFrame:
         """One row per record: p_include, decision, flags, category, outcomes, top terms."""
         matrix, results = self.transform(records)
@@ -153,10 +176,13 @@ class ReviewModel:
         if with_inclusion:
             p = self.predict_inclusion(matrix)
             out["p_include"] = p
-            bands = self.bands or DecisionBands(0.5, 0.5, 0.95)
-            out["decision"] = bands.decide(p)
-            # an included decision keeps no exclusion reason; flags stay visible as evidence
-        out["exclusion_reason"] = [_likely_exclusion(r) for r in results]
+            out["decision"] = self.bands_for(target_recall).decide(p)
+        reasons = [_likely_exclusion(r) for r in results]
+        if "decision" in out:  # an include decision carries no reason; flags stay as evidence
+            reasons = [
+                "" if d == "include" else r for d, r in zip(out["decision"], reasons, strict=True)
+            ]
+        out["exclusion_reason"] = reasons
         out["exclusion_flags"] = [r.describe() for r in results]
         if self.category_ is not None:
             probs = self.category_.predict_proba(matrix)
@@ -168,7 +194,9 @@ class ReviewModel:
             scores = self.outcomes_.predict_proba(matrix)
             chosen = scores >= self.outcomes_.thresholds_
             codes = self.outcome_codes_
-            out["outcomes"] = [";".join(c for c, on in zip(codes, row, strict=True) if on) for row in chosen]
+            out["outcomes"] = [
+                ";".join(c for c, on in zip(codes, row, strict=True) if on) for row in chosen
+            ]
             out["outcome_scores"] = [
                 ";".join(f"{c}={s:.2f}" for c, s, on in zip(codes, srow, row, strict=True) if on)
                 for srow, row in zip(scores, chosen, strict=True)
@@ -198,12 +226,20 @@ class ReviewModel:
             start, end = contributions.indptr[row], contributions.indptr[row + 1]
             idx, vals = contributions.indices[start:end], contributions.data[start:end]
             top = idx[np.argsort(-vals)[:k]] if len(idx) else []
-            terms.append("; ".join(_readable_name(self.feature_names_[i]) for i in top if contributions[row, i] > 0))
+            terms.append(
+                "; ".join(
+                    _readable_name(self.feature_names_[i]) for i in top if contributions[row, i] > 0
+                )
+            )
         return terms
 
     def pipeline(self, head: str = "inclusion") -> Pipeline:
         """A fitted scikit-learn Pipeline (featurizer + one head) for use outside peerscreen."""
-        estimator = {"inclusion": self.inclusion_, "category": self.category_, "outcomes": self.outcomes_}[head]
+        estimator = {
+            "inclusion": self.inclusion_,
+            "category": self.category_,
+            "outcomes": self.outcomes_,
+        }[head]
         return Pipeline([("features", self.features_), ("head", estimator)])
 
 

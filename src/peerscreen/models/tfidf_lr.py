@@ -29,6 +29,7 @@ DEFAULTS = {
     "use_flags": True,
     "C": 4.0,
     "calibration_cv": 5,
+    "threshold_cv": 3,
 }
 
 
@@ -67,9 +68,16 @@ def make_featurizer(protocol: dict, params: dict) -> Pipeline:
     return Pipeline([("criteria", AddCriteria(protocol)), ("columns", columns)])
 
 
-def _logistic(params: dict, seed: int) -> LogisticRegression:
+def _logistic(params: dict, seed: int, *, multiclass: bool = False) -> LogisticRegression:
+    """liblinear for binary heads (5x faster than lbfgs on sparse n-grams, measured on the
+    corpus: 0.15 s vs 0.78 s a fit); lbfgs for the multinomial category head."""
     return LogisticRegression(
-        C=params["C"], class_weight="balanced", max_iter=5000, tol=1e-6, random_state=seed
+        C=params["C"],
+        class_weight="balanced",
+        solver="lbfgs" if multiclass else "liblinear",
+        max_iter=2000,
+        tol=1e-4,
+        random_state=seed,
     )
 
 
@@ -80,17 +88,19 @@ def make_inclusion_head(params: dict, seed: int) -> CalibratedClassifierCV:
 
 
 def make_category_head(params: dict, seed: int) -> LogisticRegression:
-    return _logistic(params, seed)
+    return _logistic(params, seed, multiclass=True)
 
 
 def make_outcome_head(params: dict, seed: int) -> ThresholdedMultiLabel:
-    return ThresholdedMultiLabel(_logistic(params, seed), cv=5, random_state=seed)
+    return ThresholdedMultiLabel(
+        _logistic(params, seed), cv=params["threshold_cv"], random_state=seed
+    )
 
 
 register_backend(
     Backend(
         name="tfidf-lr",
-        description="word + char n-gram TF-IDF and criteria flags, class-weighted logistic regression",
+        description="word + char n-gram TF-IDF, criteria flags, class-weighted logistic regression",
         featurizer=make_featurizer,
         inclusion_head=make_inclusion_head,
         category_head=make_category_head,

@@ -1,0 +1,255 @@
+"""`peerscreen train`, `rank` and `tag`: fit the review's models, rank and tag new records."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from peerscreen.cli._util import console, user_errors
+from peerscreen.ingest import import_records
+from peerscreen.models import BACKENDS
+from peerscreen.paths import DEFAULT_CONFIG, DEFAULT_CORPUS, DEFAULT_MODEL_DIR
+from peerscreen.protocol import load_protocol
+from peerscreen.ranking import RankSummary, rank_records, tag_records
+from peerscreen.tracking import load_review_model, log_training_run, save_pyfunc
+from peerscreen.training import TrainResult, train
+from peerscreen.writers import write_records
+
+_MODEL_HELP = "Model folder or MLflow URI (models:/NAME/VERSION, runs:/ID/model)."
+
+
+def _parse_overrides(values: list[str]) -> dict:
+    import json
+
+    params = {}
+    for item in values:
+        key, sep, raw = item.partition("=")
+        if not sep:
+            raise typer.BadParameter(f"expected KEY=VALUE, got '{item}'", param_hint="--set")
+        try:
+            params[key.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            params[key.strip()] = raw
+    return params
+
+
+def train_command(
+    config: Path = typer.Option(DEFAULT_CONFIG, "--config", "-c", help="Review protocol (TOML)."),
+    data: list[Path] = typer.Option(
+        None, "--data", "-d", help="Labelled records (any format); default: the embedded corpus."
+    ),
+    backend: str = typer.Option(
+        "tfidf-lr", "--backend", "-b", help=f"Model backend: {', '.join(sorted(BACKENDS))}."
+    ),
+    promote: bool = typer.Option(
+        False, "--promote", help="Also write the model to models/default (what `rank` uses)."
+    ),
+    model_dir: Path = typer.Option(
+        DEFAULT_MODEL_DIR, "--model-dir", help="Where --promote writes."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Random seed (folds, models)."),
+    target_recall: float = typer.Option(
+        0.95, "--target-recall", min=0.5, max=1.0, help="Recall the decision bands aim for."
+    ),
+    tracking_uri: str | None = typer.Option(
+        None,
+        "--tracking-uri",
+        help="MLflow server; default $MLFLOW_TRACKING_URI or sqlite:///mlflow.db.",
+    ),
+    experiment: str = typer.Option("peerscreen-train", "--experiment", help="MLflow experiment."),
+    register_as: str | None = typer.Option(
+        None, "--register-as", help="Registered model name (default peerscreen-<review>)."
+    ),
+    overrides: list[str] = typer.Option(
+        [], "--set", help="Backend parameter KEY=VALUE (JSON values), e.g. --set C=2."
+    ),
+) -> None:
+    """Fit the inclusion, category and outcome models; cross-validate; log to MLflow."""
+    with user_errors():
+        protocol = load_protocol(config)
+        paths = list(data) if data else [DEFAULT_CORPUS]
+        records = import_records(paths).records
+        params = _parse_overrides(overrides)
+        with _progress() as progress:
+            task = progress.add_task("cross-validating (5 folds)", total=5)
+            result = train(
+                records,
+                protocol,
+                backend=backend,
+                params=params,
+                seed=seed,
+                target_recall=target_recall,
+                progress=lambda fold: progress.update(task, completed=fold),
+            )
+        name = register_as or f"peerscreen-{protocol.review.name}"
+        with console.status("logging to MLflow"):
+            run = log_training_run(
+                result,
+                experiment=experiment,
+                register_as=name,
+                config_path=config,
+                data_paths=[str(p) for p in paths],
+                tracking_uri=tracking_uri,
+            )
+        if promote:
+            save_pyfunc(result.model, model_dir)
+    _print_training(result, target_recall)
+    version = f" version {run.registered_version}" if run.registered_version else ""
+    console.print(
+        f"MLflow run [bold]{run.run_id}[/] in '{run.experiment}' ({run.tracking_uri}); "
+        f"registered [bold]{run.registered_name}[/]{version}"
+    )
+    if promote:
+        console.print(f"promoted to [bold]{model_dir}[/]")
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+def _print_training(result: TrainResult, target_recall: float) -> None:
+    pct = round(target_recall * 100)
+    m = result.metrics
+    table = Table(
+        title=f"Cross-validated ({int(m['n_records'])} records, {int(m['n_included'])} included)",
+        title_justify="left",
+    )
+    table.add_column("model")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    rows = [
+        ("inclusion", "ROC-AUC", m["inclusion_roc_auc"]),
+        ("inclusion", "average precision", m["inclusion_average_precision"]),
+        ("inclusion", f"precision at {pct}% recall", m[f"inclusion_precision_at_recall{pct}"]),
+        ("inclusion", f"work saved at {pct}% recall", m[f"inclusion_work_saved_at_recall{pct}"]),
+        ("inclusion", f"WSS@{pct}", m[f"inclusion_wss{pct}"]),
+    ]
+    if "category_macro_f1" in m:
+        rows.append(("category", "macro-F1", m["category_macro_f1"]))
+    if "outcomes_micro_f1" in m:
+        rows += [
+            ("outcomes", "micro-F1", m["outcomes_micro_f1"]),
+            ("outcomes", "macro-F1", m["outcomes_macro_f1"]),
+        ]
+    for model, metric, value in rows:
+        table.add_row(model, metric, f"{value:.3f}")
+    console.print(table)
+    if result.outcome_table is not None:
+        domains = Table(title="Outcome domains (out-of-fold)", title_justify="left")
+        for name in ("domain", "precision", "recall", "f1", "support", "threshold"):
+            domains.add_column(name, justify="left" if name == "domain" else "right")
+        for row in result.outcome_table.itertuples(index=False):
+            domains.add_row(
+                row.domain,
+                f"{row.precision:.2f}",
+                f"{row.recall:.2f}",
+                f"{row.f1:.2f}",
+                str(row.support),
+                f"{row.threshold:.2f}",
+            )
+        console.print(domains)
+    bands = result.model.bands
+    console.print(
+        f"decision bands: exclude below p={bands.exclude_below:.3f}, "
+        f"include from p={bands.include_from:.3f}"
+    )
+
+
+def rank_command(
+    files: list[Path] = typer.Argument(
+        ..., help="Records to rank (any supported format).", show_default=False
+    ),
+    model: str = typer.Option(str(DEFAULT_MODEL_DIR), "--model", "-m", help=_MODEL_HELP),
+    output: Path | None = typer.Option(
+        None, "-o", "--output", help="Ranked output (.csv .jsonl .xlsx .parquet .ris)."
+    ),
+    top: int = typer.Option(15, "--top", "-n", help="Rows to show."),
+    target_recall: float = typer.Option(
+        0.95, "--target-recall", min=0.5, max=1.0, help="Recall the bands and summary aim for."
+    ),
+    fmt: str | None = typer.Option(None, "--format", "-f", help="Force the input reader."),
+    no_dedup: bool = typer.Option(False, "--no-dedup", help="Keep duplicate records."),
+    tracking_uri: str | None = typer.Option(
+        None, "--tracking-uri", help="MLflow server for models:/ URIs."
+    ),
+) -> None:
+    """Rank records by predicted inclusion, with decision bands, flags, category and outcomes."""
+    with user_errors():
+        review_model = load_review_model(model, tracking_uri)
+        records = import_records(files, fmt=fmt, dedup=not no_dedup).records
+        with console.status(f"scoring {len(records)} records"):
+            table, summary = rank_records(records, review_model, target_recall=target_recall)
+        if output is not None:
+            write_records(table, output)
+    _print_queue(table, summary, top)
+    if output is not None:
+        console.print(f"wrote {len(table)} ranked records to {output}")
+
+
+def _print_queue(table, summary: RankSummary, top: int) -> None:
+    queue = Table(
+        title=f"Screening queue (top {min(top, len(table))} of {len(table)})", title_justify="left"
+    )
+    queue.add_column("#", justify="right")
+    queue.add_column("p", justify="right")
+    queue.add_column("decision")
+    queue.add_column("category")
+    queue.add_column("title", overflow="fold", ratio=1)
+    queue.add_column("flags", overflow="fold")
+    colours = {"include": "green", "check": "yellow", "exclude": "red"}
+    for row in table.head(top).itertuples(index=False):
+        decision = f"[{colours[row.decision]}]{row.decision}[/]"
+        queue.add_row(
+            str(row.rank),
+            f"{row.p_include:.2f}",
+            decision,
+            str(getattr(row, "category", "")),
+            str(row.title or "(no title)")[:140],
+            str(row.exclusion_reason or ""),
+        )
+    console.print(queue)
+    counts = ", ".join(f"{n} {d}" for d, n in summary.decisions.items())
+    console.print(f"decisions: {counts}")
+    console.print(f"[bold]{summary.sentence()}[/]")
+
+
+def tag_command(
+    files: list[Path] = typer.Argument(
+        ..., help="Records to tag (any supported format).", show_default=False
+    ),
+    output: Path = typer.Option(
+        ..., "-o", "--output", help="Tagged output (.csv .jsonl .xlsx .parquet .ris)."
+    ),
+    model: str = typer.Option(str(DEFAULT_MODEL_DIR), "--model", "-m", help=_MODEL_HELP),
+    fmt: str | None = typer.Option(None, "--format", "-f", help="Force the input reader."),
+    no_dedup: bool = typer.Option(False, "--no-dedup", help="Keep duplicate records."),
+    tracking_uri: str | None = typer.Option(
+        None, "--tracking-uri", help="MLflow server for models:/ URIs."
+    ),
+) -> None:
+    """Tag records with peer-support category, outcome domains and criteria flags (no ranking)."""
+    with user_errors():
+        review_model = load_review_model(model, tracking_uri)
+        records = import_records(files, fmt=fmt, dedup=not no_dedup).records
+        with console.status(f"tagging {len(records)} records"):
+            table = tag_records(records, review_model)
+        write_records(table, output)
+    counts = table["category"].value_counts().to_dict() if "category" in table else {}
+    console.print("categories: " + ", ".join(f"{n} {c}" for c, n in counts.items()))
+    console.print(f"wrote {len(table)} tagged records to {output}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("train")(train_command)
+    app.command("rank")(rank_command)
+    app.command("tag")(tag_command)

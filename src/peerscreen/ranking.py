@@ -1,0 +1,125 @@
+"""Rank new records for human checking, and tag them (category, outcomes, flags).
+
+`rank_records` puts the likely inclusions first and says how far down a reviewer should read:
+with calibrated probabilities, the expected number of inclusions is the sum of `p_include`,
+and the first K records whose summed probability reaches the target share of that total
+give "about 95% estimated recall". Input labels come out as `label_*` columns so they never
+collide with predictions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from peerscreen.models.review_model import ReviewModel
+from peerscreen.records import RecordSet
+
+RANK_COLUMNS = (
+    "rank",
+    "record_id",
+    "title",
+    "p_include",
+    "decision",
+    "exclusion_reason",
+    "exclusion_flags",
+    "category",
+    "p_category",
+    "outcomes",
+    "outcome_scores",
+    "top_terms",
+)
+TAG_COLUMNS = (
+    "record_id",
+    "title",
+    "category",
+    "p_category",
+    "outcomes",
+    "outcome_scores",
+    "exclusion_reason",
+    "exclusion_flags",
+    "design",
+)
+LABEL_COLUMNS = {
+    "included": "label_included",
+    "category": "label_category",
+    "outcomes": "label_outcomes",
+    "exclusion_reason": "label_exclusion_reason",
+}
+
+
+@dataclass
+class RankSummary:
+    n_records: int
+    decisions: dict[str, int]
+    expected_inclusions: float
+    target_recall: float
+    records_to_target: int
+
+    def sentence(self) -> str:
+        share = self.records_to_target / self.n_records if self.n_records else 0
+        return (
+            f"check the first {self.records_to_target} records ({share:.0%}) to reach about "
+            f"{self.target_recall:.0%} estimated recall "
+            f"(~{self.expected_inclusions:.1f} inclusions expected among {self.n_records})"
+        )
+
+
+def records_to_recall(p_sorted: np.ndarray, target: float) -> int:
+    """How many top records hold `target` of the expected inclusions (sum of probabilities)."""
+    total = float(p_sorted.sum())
+    if total <= 0:
+        return 0
+    cumulative = np.cumsum(p_sorted) / total
+    return int(np.searchsorted(cumulative, target - 1e-12) + 1)
+
+
+def _input_columns(frame: pd.DataFrame, taken: set[str]) -> pd.DataFrame:
+    """Every input field after the predictions: labels renamed, nothing overwritten."""
+    frame = frame.rename(columns={k: v for k, v in LABEL_COLUMNS.items() if k in frame})
+    keep = [c for c in frame.columns if c not in taken]
+    return frame[keep]
+
+
+def rank_records(
+    records: RecordSet, model: ReviewModel, *, target_recall: float = 0.95
+) -> tuple[pd.DataFrame, RankSummary]:
+    """Predict and sort: the ranked table (predictions first, then every input field)."""
+    predictions = model.predict(records, target_recall=target_recall)
+    frame = records.frame.reset_index(drop=True)
+    order = np.argsort(-predictions["p_include"].to_numpy(), kind="stable")
+    predictions = predictions.iloc[order].reset_index(drop=True)
+    ordered = frame.iloc[order].reset_index(drop=True)
+    head = pd.DataFrame(
+        {
+            "rank": np.arange(1, len(order) + 1),
+            "record_id": ordered["record_id"],
+            "title": ordered["title"],
+        }
+    )
+    predicted = [c for c in RANK_COLUMNS if c in predictions]
+    table = pd.concat([head, predictions[predicted]], axis=1)
+    table = table[[c for c in RANK_COLUMNS if c in table]]
+    table = pd.concat([table, _input_columns(ordered, set(table.columns))], axis=1)
+    p_sorted = predictions["p_include"].to_numpy()
+    summary = RankSummary(
+        n_records=len(table),
+        decisions={
+            d: int((predictions["decision"] == d).sum()) for d in ("include", "check", "exclude")
+        },
+        expected_inclusions=float(p_sorted.sum()),
+        target_recall=target_recall,
+        records_to_target=records_to_recall(p_sorted, target_recall),
+    )
+    return table, summary
+
+
+def tag_records(records: RecordSet, model: ReviewModel) -> pd.DataFrame:
+    """Category, outcome domains and criteria flags only: no inclusion score, no ranking."""
+    predictions = model.predict(records, with_inclusion=False, top_terms=0)
+    frame = records.frame.reset_index(drop=True)
+    head = pd.DataFrame({"record_id": frame["record_id"], "title": frame["title"]})
+    table = pd.concat([head, predictions[[c for c in TAG_COLUMNS if c in predictions]]], axis=1)
+    return pd.concat([table, _input_columns(frame, set(table.columns))], axis=1)
