@@ -53,3 +53,11 @@ def trained(small_corpus):
     from peerscreen.training import train
 
     return train(small_corpus, load_protocol(), seed=0)
+
+
+@pytest.fixture(scope="session")
+def mlflow_uri(tmp_path_factory):
+    """One SQLite tracking store for the whole session: creating one runs MLflow's schema
+    migrations (several seconds), so tests share it and use their own experiments."""
+    folder = tmp_path_factory.mktemp("mlflow")
+    return f"sqlite:///{folder / 'mlflow.db'}"

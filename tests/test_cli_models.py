@@ -17,7 +17,7 @@ EXAMPLES = ROOT / "data" / "examples"
 
 
 @pytest.fixture(scope="module")
-def trained_dir(small_corpus, tmp_path_factory):
+def trained_dir(small_corpus, tmp_path_factory, mlflow_uri):
     folder = tmp_path_factory.mktemp("cli")
     data = write_records(small_corpus, folder / "labelled.jsonl")
     result = runner.invoke(
@@ -27,7 +27,9 @@ def trained_dir(small_corpus, tmp_path_factory):
             "--data",
             str(data),
             "--tracking-uri",
-            f"sqlite:///{folder / 'mlflow.db'}",
+            mlflow_uri,
+            "--register-as",
+            "peerscreen-cli-test",
             "--promote",
             "--model-dir",
             str(folder / "model"),
@@ -42,7 +44,7 @@ def trained_dir(small_corpus, tmp_path_factory):
 def test_train_prints_metrics_and_registers(trained_dir):
     folder, stdout = trained_dir
     assert "ROC-AUC" in stdout and "macro-F1" in stdout
-    assert "registered peerscreen-peer-support version 1" in " ".join(stdout.split())
+    assert "registered peerscreen-cli-test version 1" in " ".join(stdout.split())
     assert (folder / "model" / "MLmodel").exists()
 
 
@@ -70,17 +72,16 @@ def test_rank_prints_queue_and_writes_output(trained_dir, tmp_path):
     assert table.columns[0] == "rank"
 
 
-def test_rank_accepts_models_uri(trained_dir):
-    folder, _ = trained_dir
+def test_rank_accepts_models_uri(trained_dir, mlflow_uri):
     result = runner.invoke(
         app,
         [
             "rank",
             str(EXAMPLES / "new_records.csv"),
             "--model",
-            "models:/peerscreen-peer-support/1",
+            "models:/peerscreen-cli-test/1",
             "--tracking-uri",
-            f"sqlite:///{folder / 'mlflow.db'}",
+            mlflow_uri,
             "--top",
             "3",
         ],

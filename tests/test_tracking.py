@@ -10,13 +10,13 @@ from peerscreen.tracking import ModelNotFoundError, load_review_model, log_train
 
 
 @pytest.fixture(scope="module")
-def logged(trained, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("mlflow")
-    uri = f"sqlite:///{folder / 'mlflow.db'}"
+def logged(trained, tmp_path_factory, mlflow_uri):
+    folder = tmp_path_factory.mktemp("artifacts")
+    uri = mlflow_uri
     import mlflow
 
     mlflow.set_tracking_uri(uri)
-    mlflow.create_experiment("test-train", artifact_location=str(folder / "artifacts"))
+    mlflow.create_experiment("test-train", artifact_location=str(folder))
     run = log_training_run(
         trained,
         experiment="test-train",

@@ -52,3 +52,26 @@ def confusion_figure(matrix: np.ndarray, labels: list[str], path: Path, title: s
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def recall_curve(labels: np.ndarray, n: int, n_included: int, path: Path, title: str = "") -> Path:
+    """Inclusions found against records screened, with the random and perfect curves."""
+    found = np.r_[0, np.cumsum(labels)]
+    x = np.arange(len(found))
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    ax.plot(x, found, lw=2, label="model")
+    ax.plot([0, n], [0, n_included], ls="--", color="grey", label="random")
+    ax.plot([0, n_included, n], [0, n_included, n_included], ls=":", color="green", label="perfect")
+    ax.axhline(0.95 * n_included, color="red", lw=0.8, alpha=0.6, label="95% recall")
+    ax.set(
+        xlabel="records screened",
+        ylabel="inclusions found",
+        xlim=(0, n),
+        ylim=(0, n_included * 1.03 + 0.1),
+        title=title or "Recall curve",
+    )
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -282,3 +282,44 @@ def load_review_model(reference: str | Path, tracking_uri: str | None = None) ->
     raise ModelNotFoundError(
         f"{path}: no model found (train one with `peerscreen train --promote` or `make model`)"
     )
+
+
+def log_simulation(
+    result: Any,
+    folder: Path,
+    *,
+    experiment: str,
+    tracking_uri: str | None = None,
+    nested: bool = False,
+    run_name: str | None = None,
+) -> str:
+    """One MLflow run per simulation: settings, metrics, stopping results, curve and order."""
+    configure_tracking(tracking_uri)
+    import mlflow
+
+    if not nested:
+        mlflow.set_experiment(experiment)
+    settings = result.settings
+    with mlflow.start_run(
+        run_name=run_name or f"simulate-{result.dataset}-s{settings['seed']}", nested=nested
+    ) as run:
+        mlflow.log_params(
+            {
+                "dataset": result.dataset,
+                "backend": settings["backend"],
+                "query": settings["query"],
+                "seed": settings["seed"],
+                "prior_ids": ";".join(settings["prior_ids"])[:500],
+                "cold_start": settings["cold_start"],
+                "stop_after": settings["stop_after"],
+            }
+        )
+        metrics = {k: float(v) for k, v in result.metrics.items() if isinstance(v, int | float)}
+        for rule, outcome in result.stopping.items():
+            metrics[f"stop_{rule}_recall"] = float(outcome["recall"])
+            metrics[f"stop_{rule}_work_saved"] = float(outcome["work_saved"])
+        mlflow.log_metrics(metrics)
+        for name in ("metrics.json", "order.csv", "recall_curve.png"):
+            if (folder / name).exists():
+                mlflow.log_artifact(str(folder / name))
+        return run.info.run_id

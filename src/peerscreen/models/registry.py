@@ -30,6 +30,10 @@ class Backend:
     category_head: Callable[[dict, int], Any]
     outcome_head: Callable[[dict, int], Any]
     defaults: dict[str, Any] = field(default_factory=dict)
+    #: For the active-learning loop (retrained after every decision): a text featurizer
+    #: (list of str -> matrix) and a fast classifier. None: `learner.py`'s defaults.
+    screening_featurizer: Callable[[dict], Any] | None = None
+    screening_head: Callable[[dict, int], Any] | None = None
 
     def params(self, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         params = dict(self.defaults)

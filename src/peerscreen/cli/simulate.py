@@ -1,0 +1,271 @@
+"""`peerscreen simulate` and `peerscreen bench`: replay screening on labelled data."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from peerscreen.benchmark import run_benchmark, summarise, summary_markdown, write_simulation
+from peerscreen.cli._util import console, user_errors
+from peerscreen.datasets import benchmark_files, published_criteria, resolve_dataset
+from peerscreen.errors import PeerscreenError
+from peerscreen.ingest import import_records
+from peerscreen.models import BACKENDS
+from peerscreen.protocol import load_protocol
+from peerscreen.query import QUERY_STRATEGIES
+from peerscreen.simulation import SimulationResult, simulate
+from peerscreen.tracking import configure_tracking, log_simulation
+
+
+def _cold_start_text(dataset: str, config: Path | None, criteria_text: str | None) -> str:
+    if criteria_text:
+        return criteria_text
+    if config is not None:
+        return load_protocol(config).criteria_text()
+    text = published_criteria(dataset)
+    if not text:
+        raise PeerscreenError(
+            f"no published criteria for '{dataset}' in criteria.toml; "
+            "pass --config or --criteria-text"
+        )
+    return text
+
+
+def simulate_command(
+    dataset: str = typer.Argument(
+        ..., help="A labelled file, or a benchmark name such as Donners_2021."
+    ),
+    backend: str = typer.Option(
+        "tfidf-lr", "--backend", "-b", help=f"One of: {', '.join(sorted(BACKENDS))}."
+    ),
+    query: str = typer.Option(
+        "max", "--query", "-q", help=f"One of: {', '.join(QUERY_STRATEGIES)}."
+    ),
+    prior_included: int = typer.Option(
+        1, "--prior-included", min=0, help="Random prior inclusions."
+    ),
+    prior_excluded: int = typer.Option(
+        1, "--prior-excluded", min=0, help="Random prior exclusions."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed for priors and models."),
+    prior_ids: str | None = typer.Option(
+        None, "--prior-ids", help="Exact priors: record_ids, comma-separated."
+    ),
+    cold_start: str | None = typer.Option(
+        None, "--cold-start", help="'criteria': no priors; rank by the review's criteria first."
+    ),
+    config: Path | None = typer.Option(
+        None, "--config", help="Protocol whose criteria text drives --cold-start."
+    ),
+    criteria_text: str | None = typer.Option(
+        None, "--criteria-text", help="Criteria in words for --cold-start."
+    ),
+    stop_after: int | None = typer.Option(
+        None, "--stop-after", min=1, help="Screen at most N records."
+    ),
+    output_dir: Path | None = typer.Option(
+        None, "--output-dir", "-o", help="Default: out/simulate/<dataset>-s<seed>."
+    ),
+    tracking_uri: str | None = typer.Option(
+        None, "--tracking-uri", help="MLflow server (default sqlite:///mlflow.db)."
+    ),
+    experiment: str = typer.Option(
+        "peerscreen-simulate", "--experiment", help="MLflow experiment."
+    ),
+    no_track: bool = typer.Option(False, "--no-track", help="Do not log to MLflow."),
+) -> None:
+    """Replay screening on a labelled dataset; write metrics.json, order.csv, a recall curve."""
+    with user_errors():
+        path = resolve_dataset(dataset)
+        if cold_start not in (None, "criteria"):
+            raise PeerscreenError(f"--cold-start takes 'criteria', not '{cold_start}'")
+        records = import_records([path], dedup=False).records
+        text = _cold_start_text(path.stem, config, criteria_text) if cold_start else None
+        priors = [p.strip() for p in prior_ids.split(",") if p.strip()] if prior_ids else None
+        with Progress(
+            TextColumn("screening {task.fields[found]} found"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as progress:
+            task = progress.add_task("sim", total=len(records), found=0)
+            result = simulate(
+                records,
+                dataset=path.stem,
+                backend=backend,
+                query=query,
+                prior_included=prior_included,
+                prior_excluded=prior_excluded,
+                seed=seed,
+                prior_ids=priors,
+                cold_start_text=text,
+                stop_after=stop_after,
+                progress=lambda steps, found: progress.update(task, completed=steps, found=found),
+            )
+        folder = write_simulation(
+            result, output_dir or Path("out") / "simulate" / f"{path.stem}-s{seed}"
+        )
+        if not no_track:
+            log_simulation(result, folder, experiment=experiment, tracking_uri=tracking_uri)
+    _print_simulation(result, folder)
+
+
+def _print_simulation(result: SimulationResult, folder: Path) -> None:
+    m = result.metrics
+    table = Table(
+        title=f"{result.dataset}: N={m['n']}, R={m['n_included']} (priors excluded)",
+        title_justify="left",
+    )
+    for name in ("WSS@95", "WSS@100", "RRF@10", "ATD", "to 95%", "to all", "seconds"):
+        table.add_column(name, justify="right")
+    table.add_row(
+        f"{m['wss95']:.3f}",
+        f"{m['wss100']:.3f}",
+        f"{m['rrf10']:.3f}",
+        f"{m['atd']:.3f}",
+        str(m["records_to_95"]),
+        str(m["records_to_all"]),
+        f"{m['wall_seconds']:.1f}",
+    )
+    console.print(table)
+    stops = Table(title="Stopping rules (target recall 0.95)", title_justify="left")
+    for name in ("rule", "stops after", "recall there", "work saved"):
+        stops.add_column(name, justify="left" if name == "rule" else "right")
+    for rule, outcome in result.stopping.items():
+        at = str(outcome["stopped_at"]) if outcome["stopped_at"] else "never"
+        stops.add_row(rule, at, f"{outcome['recall']:.3f}", f"{outcome['work_saved']:.3f}")
+    console.print(stops)
+    console.print(f"wrote {folder}/metrics.json, order.csv, recall_curve.png")
+
+
+def bench_command(
+    folder: Path | None = typer.Argument(
+        None, help="Folder of labelled CSVs (default ../shared/data/benchmarks)."
+    ),
+    seeds: str = typer.Option("0,1,2", "--seeds", help="Comma-separated seeds."),
+    backend: str = typer.Option(
+        "tfidf-lr", "--backend", "-b", help=f"One of: {', '.join(sorted(BACKENDS))}."
+    ),
+    query: str = typer.Option("max", "--query", "-q", help="Query strategy."),
+    datasets: str | None = typer.Option(
+        None, "--datasets", help="Only these dataset names (comma-separated)."
+    ),
+    results_dir: Path = typer.Option(
+        Path("benchmarks/results"), "--results-dir", help="Where <backend>.csv/.md go."
+    ),
+    output_dir: Path | None = typer.Option(
+        None, "--output-dir", help="Also keep each simulation's files here."
+    ),
+    tracking_uri: str | None = typer.Option(
+        None, "--tracking-uri", help="MLflow server (default sqlite:///mlflow.db)."
+    ),
+    experiment: str = typer.Option("peerscreen-bench", "--experiment", help="MLflow experiment."),
+    no_track: bool = typer.Option(False, "--no-track", help="Do not log to MLflow."),
+) -> None:
+    """Simulate every benchmark dataset x seed; write a CSV and a markdown table; one MLflow
+    parent run with a child run per simulation."""
+    import tempfile
+
+    with user_errors():
+        seed_list = [int(s) for s in seeds.split(",") if s.strip()]
+        files = benchmark_files(folder)
+        if datasets:
+            wanted = {d.strip() for d in datasets.split(",")}
+            files = [f for f in files if f.stem in wanted]
+            missing = wanted - {f.stem for f in files}
+            if missing:
+                raise PeerscreenError(f"unknown datasets: {', '.join(sorted(missing))}")
+        results_dir.mkdir(parents=True, exist_ok=True)
+        parent = None
+        if not no_track:
+            configure_tracking(tracking_uri)
+            import mlflow
+
+            mlflow.set_experiment(experiment)
+            parent = mlflow.start_run(run_name=f"bench-{backend}")
+            mlflow.log_params(
+                {"backend": backend, "query": query, "seeds": seeds, "n_datasets": len(files)}
+            )
+        scratch = tempfile.TemporaryDirectory()
+        keep = output_dir or Path(scratch.name)
+        try:
+            with Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=console,
+            ) as progress:
+                task = progress.add_task("simulations", total=len(files) * len(seed_list))
+
+                def done(result: SimulationResult, sim_folder: Path | None) -> None:
+                    if parent is not None and sim_folder is not None:
+                        log_simulation(result, sim_folder, experiment=experiment, nested=True)
+                    progress.update(
+                        task, advance=1, description=f"{result.dataset} s{result.settings['seed']}"
+                    )
+
+                results = run_benchmark(
+                    files, seed_list, backend=backend, query=query, output_dir=keep, on_result=done
+                )
+            summary = summarise(results)
+            command = "peerscreen " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+            results.to_csv(results_dir / f"{backend}.csv", index=False)
+            (results_dir / f"{backend}.md").write_text(
+                summary_markdown(summary, backend=backend, seeds=seed_list, command=command)
+            )
+            if parent is not None:
+                import mlflow
+
+                mean = summary.iloc[-1]
+                mlflow.log_metrics(
+                    {f"mean_{c}": float(mean[c]) for c in summary.columns if c != "dataset"}
+                )
+                mlflow.log_artifact(str(results_dir / f"{backend}.csv"))
+                mlflow.log_artifact(str(results_dir / f"{backend}.md"))
+        finally:
+            scratch.cleanup()
+            if parent is not None:
+                import mlflow
+
+                mlflow.end_run()
+    _print_summary(summary)
+    console.print(f"wrote {results_dir / f'{backend}.csv'} and {results_dir / f'{backend}.md'}")
+
+
+def _print_summary(summary) -> None:
+    table = Table(title="Benchmark (mean over seeds)", title_justify="left")
+    columns = [
+        ("dataset", "dataset"),
+        ("wss95", "WSS@95"),
+        ("wss100", "WSS@100"),
+        ("rrf10", "RRF@10"),
+        ("atd", "ATD"),
+        ("buscar_recall", "buscar recall"),
+        ("buscar_work_saved", "buscar saved"),
+        ("wall_seconds", "s"),
+    ]
+    for _, title in columns:
+        table.add_column(title, justify="left" if title == "dataset" else "right")
+    for row in summary.itertuples(index=False):
+        values = row._asdict()
+        table.add_row(
+            *[
+                str(values[k]).replace("**", "") if k == "dataset" else f"{values[k]:.3f}"
+                for k, _ in columns
+                if k in values
+            ]
+        )
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("simulate")(simulate_command)
+    app.command("bench")(bench_command)

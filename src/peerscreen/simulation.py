@@ -1,0 +1,263 @@
+"""Replay screening on a fully labelled dataset: how much reading would the model have saved?
+
+The loop: start from prior knowledge (random priors, given record ids, or none with a
+cold start by the review's criteria), then repeatedly retrain, let the query strategy pick
+the next record, and reveal its label, until every inclusion is found (or a budget runs
+out). Metrics follow the definitions in issue 4 and `metrics.py`; priors are excluded from
+N and R.
+
+Records with neither title nor abstract carry no text, so every model gives them the same
+(intercept-only) score: they are screened as one tied block in file order when the pool's
+best score drops to theirs, as ASReview does. We keep this deliberately rather than pushing
+them last, because a few are inclusions in the Cohen sets and hiding them would make
+WSS@100 look better than a real review could afford.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from peerscreen.errors import PeerscreenError
+from peerscreen.learner import ActiveLearner, similarity_to
+from peerscreen.query import get_query
+from peerscreen.records import RecordSet
+from peerscreen.stopping import STOPPING_RULES, first_stop
+
+
+class SimulationError(PeerscreenError):
+    pass
+
+
+@dataclass
+class SimulationResult:
+    dataset: str
+    order: list[int]  # screened record positions, priors excluded, in screening order
+    labels: np.ndarray  # label of each screened record, same order
+    p_at_step: list[float]
+    priors: list[int]
+    n: int  # records excluding priors
+    n_included: int  # inclusions excluding priors
+    wall_seconds: float
+    record_ids: list[str]
+    metrics: dict[str, Any] = field(default_factory=dict)
+    stopping: dict[str, dict[str, Any]] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+def choose_priors(labels: np.ndarray, n_included: int, n_excluded: int, seed: int) -> list[int]:
+    rng = np.random.default_rng(seed)
+    included, excluded = np.flatnonzero(labels == 1), np.flatnonzero(labels == 0)
+    if len(included) < n_included or len(excluded) < n_excluded:
+        raise SimulationError("not enough labelled records for the requested priors")
+    picks = [
+        *rng.choice(included, n_included, replace=False),
+        *rng.choice(excluded, n_excluded, replace=False),
+    ]
+    return [int(i) for i in picks]
+
+
+def screening_metrics(labels_in_order: np.ndarray, n: int, n_included: int) -> dict[str, float]:
+    """WSS@95/100, RRF@5/10/20, ATD, records to 95% and to all, from a screening order.
+
+    `labels_in_order` covers the screened records (priors excluded); records never screened
+    count as found after all N records.
+    """
+    labels = np.asarray(labels_in_order, dtype=int)
+    found = np.cumsum(labels)
+    positions = np.flatnonzero(labels) + 1  # 1-based read position of each inclusion found
+    missing = n_included - len(positions)
+    all_positions = np.r_[positions, np.full(missing, n)] if missing > 0 else positions
+
+    def records_to(count: int) -> int:
+        if count <= 0:
+            return 0
+        hit = np.searchsorted(found, count)
+        return int(hit + 1) if hit < len(found) else n
+
+    k95 = records_to(math.ceil(0.95 * n_included))
+    k100 = records_to(n_included)
+
+    def rrf(share: float) -> float:
+        cut = math.ceil(share * n)
+        return float(found[min(cut, len(found)) - 1] / n_included) if cut and len(found) else 0.0
+
+    return {
+        "wss95": 1 - k95 / n - 0.05,
+        "wss100": 1 - k100 / n,
+        "rrf5": rrf(0.05),
+        "rrf10": rrf(0.10),
+        "rrf20": rrf(0.20),
+        "atd": float(np.mean(all_positions) / n) if n_included else 0.0,
+        "records_to_95": k95,
+        "records_to_all": k100,
+        "n": n,
+        "n_included": n_included,
+    }
+
+
+def stopping_results(
+    labels: np.ndarray,
+    n: int,
+    n_included: int,
+    *,
+    target_recall: float = 0.95,
+    confidence: float = 0.95,
+) -> dict[str, dict[str, Any]]:
+    """Where each stopping rule would have stopped, the recall there and the work saved.
+
+    Once every inclusion is found, every record left is an exclusion whatever the order, so
+    the replay is extended with exclusions to N: a rule that has not stopped by then is
+    seen stopping (or not) exactly as it would in a real review.
+    """
+    labels = np.asarray(labels, dtype=int)
+    if labels.sum() >= n_included and len(labels) < n:
+        labels = np.r_[labels, np.zeros(n - len(labels), dtype=int)]
+    found = np.cumsum(labels)
+    step = max(1, len(labels) // 400)
+    results = {}
+    for name in STOPPING_RULES:
+        stop = first_stop(
+            labels, n, name, target_recall=target_recall, confidence=confidence, step=step
+        )
+        if stop is None:
+            results[name] = {
+                "stopped_at": None,
+                "recall": 1.0,
+                "work_saved": 1 - len(labels) / n,
+                "stopped": False,
+            }
+            continue
+        recall = float(found[stop - 1] / n_included) if n_included else 1.0
+        results[name] = {
+            "stopped_at": int(stop),
+            "recall": recall,
+            "work_saved": 1 - stop / n,
+            "stopped": True,
+        }
+    return results
+
+
+def simulate(
+    records: RecordSet,
+    *,
+    dataset: str = "",
+    backend: str = "tfidf-lr",
+    params: dict | None = None,
+    query: str = "max",
+    prior_included: int = 1,
+    prior_excluded: int = 1,
+    seed: int = 0,
+    prior_ids: list[str] | None = None,
+    cold_start_text: str | None = None,
+    stop_after: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> SimulationResult:
+    """Replay screening; returns the order, per-step scores, metrics and stopping results."""
+    frame = records.frame
+    if frame["included"].isna().any():
+        raise SimulationError(f"{dataset or 'dataset'}: every record needs a label to simulate")
+    truth = frame["included"].astype(int).to_numpy()
+    ids = frame["record_id"].astype(str).tolist()
+    start = time.perf_counter()
+    if prior_ids is not None:
+        index = {rid: i for i, rid in enumerate(ids)}
+        unknown = [p for p in prior_ids if p not in index]
+        if unknown:
+            raise SimulationError(
+                f"{dataset}: prior ids not in the dataset: {', '.join(unknown[:5])}"
+            )
+        priors = [index[p] for p in prior_ids]
+    elif cold_start_text is not None:
+        priors = []
+    else:
+        priors = choose_priors(truth, prior_included, prior_excluded, seed)
+
+    texts = records.texts()
+    learner = ActiveLearner(texts, backend=backend, params=params, seed=seed)
+    prior_scores = (
+        similarity_to(texts, cold_start_text)
+        if cold_start_text is not None
+        else np.zeros(len(texts))
+    )
+    strategy = get_query(query)
+    rng = np.random.default_rng(seed)
+    labelled = np.zeros(len(truth), dtype=bool)
+    labelled[priors] = True
+    known = list(priors)
+    n = len(truth) - len(priors)
+    n_included = int(truth.sum() - truth[priors].sum())
+    order: list[int] = []
+    p_at_step: list[float] = []
+    found = 0
+    budget = n if stop_after is None else min(n, stop_after)
+    while len(order) < budget and found < n_included:
+        scores = learner.scores(np.array(known), truth[known])
+        if scores is None:  # no inclusion (or no exclusion) seen yet: rank by the criteria
+            scores = prior_scores
+        pick = int(strategy(scores, labelled, rng)[0])
+        labelled[pick] = True
+        known.append(pick)
+        order.append(pick)
+        p_at_step.append(float(scores[pick]))
+        found += int(truth[pick])
+        if progress:
+            progress(len(order), found)
+    wall = time.perf_counter() - start
+    labels = truth[order]
+    result = SimulationResult(
+        dataset=dataset,
+        order=order,
+        labels=labels,
+        p_at_step=p_at_step,
+        priors=priors,
+        n=n,
+        n_included=n_included,
+        wall_seconds=wall,
+        record_ids=ids,
+        settings={
+            "backend": backend,
+            "query": query,
+            "seed": seed,
+            "prior_ids": [ids[i] for i in priors],
+            "cold_start": cold_start_text is not None,
+            "stop_after": stop_after,
+        },
+    )
+    result.metrics = screening_metrics(labels, n, n_included)
+    result.metrics["wall_seconds"] = wall
+    result.stopping = stopping_results(labels, n, n_included)
+    return result
+
+
+def order_frame(result: SimulationResult) -> pd.DataFrame:
+    """order.csv: step, record_id, label, p_include at that step (priors as step 0)."""
+    rows = [
+        {
+            "step": 0,
+            "record_id": result.record_ids[i],
+            "label": None,
+            "p_include": None,
+            "prior": True,
+        }
+        for i in result.priors
+    ]
+    rows += [
+        {
+            "step": s,
+            "record_id": result.record_ids[i],
+            "label": int(lab),
+            "p_include": p,
+            "prior": False,
+        }
+        for s, (i, lab, p) in enumerate(
+            zip(result.order, result.labels, result.p_at_step, strict=True), 1
+        )
+    ]
+    return pd.DataFrame(rows)

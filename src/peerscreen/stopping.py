@@ -1,0 +1,143 @@
+"""Stopping rules: when is it safe to stop screening?
+
+Each rule is a pure function of the labels in screening order (1 = inclusion) and the total
+number of records, returning a `StopEstimate`. Registered by name in `STOPPING_RULES`.
+
+- `buscar`: the hypergeometric test of Callaghan & Mueller-Hansen (2020), "Statistical
+  stopping criteria for automated screening in systematic reviews". For every window of the
+  most recently screened records, treat the window as a random draw from the records that
+  were still unscreened when it began (conservative: prioritised screening front-loads
+  inclusions), and test H0 "recall is below the target". Stop when the smallest p-value is
+  below 1 - confidence.
+- `knee`: the knee method of Cormack & Grossman (2016): stop once the slope of the gain curve
+  before its knee is at least `156 - min(found, 150)` times the slope after it, and at least
+  150 records have been screened.
+- `consecutive-exclusions`: stop after `max(50, 5% of N)` exclusions in a row (the common
+  practitioner heuristic; no statistical guarantee).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.stats import hypergeom
+
+from peerscreen.errors import PeerscreenError
+
+
+@dataclass(frozen=True)
+class StopEstimate:
+    rule: str
+    stop: bool
+    detail: dict[str, float] = field(default_factory=dict)
+
+
+StoppingRule = Callable[[np.ndarray, int, float, float], StopEstimate]
+
+
+class UnknownStoppingRuleError(PeerscreenError):
+    pass
+
+
+def buscar_p_value(labels: np.ndarray, n_total: int, target_recall: float = 0.95) -> float:
+    """Smallest p-value over windows of the last screened records for H0: recall < target."""
+    labels = np.asarray(labels, dtype=int)
+    screened = len(labels)
+    found = int(labels.sum())
+    if screened == 0 or screened >= n_total:
+        return 0.0 if screened >= n_total else 1.0
+    window_hits = np.cumsum(labels[::-1])  # inclusions among the last n records
+    window_sizes = np.arange(1, screened + 1)
+    urn_sizes = n_total - screened + window_sizes  # unscreened when each window began
+    # fewest inclusions the urn must have held for recall to be below target
+    needed = np.floor(found / target_recall - (found - window_hits)) + 1
+    needed = np.clip(needed, 0, urn_sizes)
+    p_values = hypergeom.cdf(window_hits, urn_sizes, needed.astype(int), window_sizes)
+    return float(np.min(p_values))
+
+
+def buscar(
+    labels: np.ndarray, n_total: int, target_recall: float = 0.95, confidence: float = 0.95
+) -> StopEstimate:
+    p = buscar_p_value(labels, n_total, target_recall)
+    return StopEstimate("buscar", p < 1 - confidence, {"p_value": p})
+
+
+def knee(
+    labels: np.ndarray, n_total: int, target_recall: float = 0.95, confidence: float = 0.95
+) -> StopEstimate:
+    labels = np.asarray(labels, dtype=int)
+    screened, found = len(labels), int(labels.sum())
+    if screened < 150 or found == 0:
+        return StopEstimate("knee", screened >= n_total, {"slope_ratio": 0.0})
+    gain = np.cumsum(labels)
+    x = np.arange(1, screened + 1)
+    # knee: the point of the gain curve farthest above the line from the origin to the end
+    distance = gain * screened - x * found
+    i = int(np.argmax(distance))
+    knee_x, knee_y = x[i], gain[i]
+    slope_before = knee_y / knee_x
+    slope_after = (found - knee_y + 1) / max(1, screened - knee_x)
+    ratio = float(slope_before / slope_after)
+    threshold = 156 - min(found, 150)
+    return StopEstimate(
+        "knee",
+        ratio >= threshold or screened >= n_total,
+        {"slope_ratio": ratio, "threshold": threshold},
+    )
+
+
+def consecutive_exclusions(
+    labels: np.ndarray, n_total: int, target_recall: float = 0.95, confidence: float = 0.95
+) -> StopEstimate:
+    labels = np.asarray(labels, dtype=int)
+    needed = max(50, math.ceil(0.05 * n_total))
+    hits = np.flatnonzero(labels)
+    run = len(labels) - (hits[-1] + 1 if len(hits) else 0)
+    return StopEstimate(
+        "consecutive-exclusions",
+        run >= needed or len(labels) >= n_total,
+        {"run": float(run), "needed": float(needed)},
+    )
+
+
+STOPPING_RULES: dict[str, StoppingRule] = {
+    "buscar": buscar,
+    "knee": knee,
+    "consecutive-exclusions": consecutive_exclusions,
+}
+
+
+def get_stopping_rule(name: str) -> StoppingRule:
+    try:
+        return STOPPING_RULES[name]
+    except KeyError:
+        raise UnknownStoppingRuleError(
+            f"unknown stopping rule '{name}' (choose from {', '.join(STOPPING_RULES)})"
+        ) from None
+
+
+def first_stop(
+    labels: np.ndarray,
+    n_total: int,
+    rule: str,
+    *,
+    target_recall: float = 0.95,
+    confidence: float = 0.95,
+    step: int = 1,
+) -> int | None:
+    """The first number of screened records at which `rule` says stop (None if never).
+
+    Evaluated every `step` records (buscar is O(n) per call; step keeps long replays fast).
+    """
+    function = get_stopping_rule(rule)
+    labels = np.asarray(labels, dtype=int)
+    for k in range(1, len(labels) + 1):
+        if k % step and k != len(labels):
+            continue
+        if function(labels[:k], n_total, target_recall, confidence).stop:
+            return k
+    return None

@@ -1,0 +1,142 @@
+"""Simulation: metrics by definition, priors, cold start, outputs, and the CLI."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from peerscreen.cli import app
+from peerscreen.records import Record, RecordSet
+from peerscreen.simulation import SimulationError, screening_metrics, simulate
+from tests.conftest import SHARED_DATA, needs_shared
+
+runner = CliRunner()
+
+
+def test_metrics_follow_the_definitions():
+    # N = 20 records, R = 4 inclusions found at read positions 1, 2, 5 and 10
+    labels = np.zeros(10, dtype=int)
+    labels[[0, 1, 4, 9]] = 1
+    m = screening_metrics(labels, n=20, n_included=4)
+    assert m["records_to_95"] == 10  # ceil(0.95 * 4) = 4 inclusions: all of them
+    assert m["wss95"] == pytest.approx(1 - 10 / 20 - 0.05)
+    assert m["wss100"] == pytest.approx(0.5)
+    assert m["rrf10"] == pytest.approx(2 / 4)  # first 2 records hold 2 inclusions
+    assert m["rrf5"] == pytest.approx(1 / 4)
+    assert m["atd"] == pytest.approx(np.mean([1, 2, 5, 10]) / 20)
+
+
+def test_metrics_when_not_everything_was_found():
+    labels = np.array([1, 0, 0])
+    m = screening_metrics(labels, n=10, n_included=2)
+    assert m["records_to_all"] == 10 and m["wss100"] == 0
+
+
+def _toy(n=80, r=10, seed=0) -> RecordSet:
+    rng = np.random.default_rng(seed)
+    records = []
+    for i in range(n):
+        relevant = i < r
+        words = (
+            ["peer", "support", "mental", "recovery"]
+            if relevant
+            else ["drug", "dose", "trial", "kinetics"]
+        )
+        text = " ".join(rng.choice([*words, "study", "patients", "results"], 25))
+        records.append(
+            Record(record_id=f"r{i}", title=f"Record {i}", abstract=text, included=int(relevant))
+        )
+    order = rng.permutation(n)
+    return RecordSet.from_records([records[i] for i in order])
+
+
+def test_simulation_finds_everything_early_on_easy_data():
+    result = simulate(_toy(), dataset="toy", seed=0)
+    assert result.metrics["n"] == 78 and result.metrics["n_included"] == 9
+    assert result.labels.sum() == 9
+    assert result.metrics["records_to_all"] <= 20
+    assert len(result.order) == len(set(result.order))
+    assert not set(result.order) & set(result.priors)
+    assert set(result.stopping) == {"buscar", "knee", "consecutive-exclusions"}
+
+
+def test_same_seed_same_order_and_prior_ids():
+    a = simulate(_toy(), seed=3)
+    b = simulate(_toy(), seed=3)
+    assert a.order == b.order
+    c = simulate(_toy(), prior_ids=a.settings["prior_ids"], seed=99)
+    assert c.priors == a.priors
+
+
+def test_cold_start_without_priors():
+    result = simulate(_toy(), cold_start_text="peer support for recovery in mental health", seed=0)
+    assert result.priors == [] and result.metrics["n"] == 80
+    assert result.labels[0] == 1  # the criteria point at an inclusion first
+
+
+def test_stop_after_and_bad_priors():
+    assert len(simulate(_toy(), stop_after=5).order) == 5
+    with pytest.raises(SimulationError, match="not in the dataset"):
+        simulate(_toy(), prior_ids=["nope"])
+
+
+def test_simulate_cli_writes_outputs(tmp_path, mlflow_uri):
+    from peerscreen.writers import write_records
+
+    data = write_records(_toy(), tmp_path / "toy.csv")
+    out = tmp_path / "sim"
+    result = runner.invoke(
+        app, ["simulate", str(data), "--seed", "1", "-o", str(out), "--tracking-uri", mlflow_uri]
+    )
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    for key in (
+        "wss95",
+        "wss100",
+        "rrf5",
+        "rrf10",
+        "rrf20",
+        "atd",
+        "records_to_95",
+        "records_to_all",
+        "n",
+        "n_included",
+        "wall_seconds",
+        "stopping",
+    ):
+        assert key in metrics
+    assert set(metrics["stopping"]["buscar"]) >= {"stopped_at", "recall", "work_saved"}
+    assert (out / "recall_curve.png").stat().st_size > 1000
+    order = (out / "order.csv").read_text().splitlines()
+    assert order[0] == "step,record_id,label,p_include,prior"
+
+
+@needs_shared
+def test_bench_cli_on_two_real_datasets(tmp_path, mlflow_uri):
+    result = runner.invoke(
+        app,
+        [
+            "bench",
+            str(SHARED_DATA / "benchmarks"),
+            "--datasets",
+            "Donners_2021,Sep_2021",
+            "--seeds",
+            "0",
+            "--results-dir",
+            str(tmp_path),
+            "--tracking-uri",
+            mlflow_uri,
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    table = (tmp_path / "tfidf-lr.md").read_text()
+    assert "Donners_2021" in table and "mean" in table
+    import pandas as pd
+
+    rows = pd.read_csv(tmp_path / "tfidf-lr.csv")
+    assert len(rows) == 2 and rows["wss95"].between(-0.05, 1).all()
+    assert not math.isnan(rows["buscar_recall"].iloc[0])
