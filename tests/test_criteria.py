@@ -90,3 +90,14 @@ def test_generic_engine_runs_another_review():
     )
     result = other.flag("Yoga classes for older adults", "", year=1985)
     assert isinstance(result.codes, list)
+
+
+def test_spacy_pipeline_component():
+    import spacy
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    nlp.add_pipe("peerscreen_criteria")
+    doc = nlp("Peer support groups for adolescents. Membership was not limited to women.")
+    assert "youth_only" in doc._.criteria.codes
+    assert "women_only" not in doc._.criteria.codes

@@ -29,7 +29,7 @@ def _commands() -> list[list[str]]:
         for name in sorted(group.commands):
             command = group.commands[name]
             paths.append([*prefix, name])
-            if isinstance(command, click.Group):
+            if isinstance(command, click.Group) or hasattr(command, "commands"):
                 walk(command, [*prefix, name])
 
     walk(root, [])

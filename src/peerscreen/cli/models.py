@@ -37,7 +37,13 @@ def _parse_overrides(values: list[str]) -> dict:
 
 
 def train_command(
-    config: Path = typer.Option(DEFAULT_CONFIG, "--config", "-c", help="Review protocol (TOML)."),
+    config: Path = typer.Option(
+        DEFAULT_CONFIG,
+        "--config",
+        "-c",
+        help="Review protocol (TOML).",
+        show_default="configs/review.toml",
+    ),
     data: list[Path] = typer.Option(
         None, "--data", "-d", help="Labelled records (any format); default: the embedded corpus."
     ),
@@ -48,7 +54,10 @@ def train_command(
         False, "--promote", help="Also write the model to models/default (what `rank` uses)."
     ),
     model_dir: Path = typer.Option(
-        DEFAULT_MODEL_DIR, "--model-dir", help="Where --promote writes."
+        DEFAULT_MODEL_DIR,
+        "--model-dir",
+        help="Where --promote writes.",
+        show_default="models/default",
     ),
     seed: int = typer.Option(0, "--seed", help="Random seed (folds, models)."),
     target_recall: float = typer.Option(
@@ -169,7 +178,9 @@ def rank_command(
     files: list[Path] = typer.Argument(
         ..., help="Records to rank (any supported format).", show_default=False
     ),
-    model: str = typer.Option(str(DEFAULT_MODEL_DIR), "--model", "-m", help=_MODEL_HELP),
+    model: str = typer.Option(
+        str(DEFAULT_MODEL_DIR), "--model", "-m", help=_MODEL_HELP, show_default="models/default"
+    ),
     output: Path | None = typer.Option(
         None, "-o", "--output", help="Ranked output (.csv .jsonl .xlsx .parquet .ris)."
     ),
@@ -230,7 +241,9 @@ def tag_command(
     output: Path = typer.Option(
         ..., "-o", "--output", help="Tagged output (.csv .jsonl .xlsx .parquet .ris)."
     ),
-    model: str = typer.Option(str(DEFAULT_MODEL_DIR), "--model", "-m", help=_MODEL_HELP),
+    model: str = typer.Option(
+        str(DEFAULT_MODEL_DIR), "--model", "-m", help=_MODEL_HELP, show_default="models/default"
+    ),
     fmt: str | None = typer.Option(None, "--format", "-f", help="Force the input reader."),
     no_dedup: bool = typer.Option(False, "--no-dedup", help="Keep duplicate records."),
     tracking_uri: str | None = typer.Option(
