@@ -73,7 +73,9 @@ def test_same_seed_same_order_and_prior_ids():
 
 
 def test_cold_start_without_priors():
-    result = simulate(_toy(), cold_start_text="peer support for recovery in mental health", seed=0)
+    result = simulate(
+        _toy(), cold_start_text="peer support for recovery in mental health", seed=0, semantic=False
+    )
     assert result.priors == [] and result.metrics["n"] == 80
     assert result.labels[0] == 1  # the criteria point at an inclusion first
 

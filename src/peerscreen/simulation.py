@@ -157,6 +157,7 @@ def simulate(
     prior_ids: list[str] | None = None,
     cold_start_text: str | None = None,
     stop_after: int | None = None,
+    semantic: bool = True,
     progress: Callable[[int, int], None] | None = None,
 ) -> SimulationResult:
     """Replay screening; returns the order, per-step scores, metrics and stopping results."""
@@ -182,7 +183,7 @@ def simulate(
     texts = records.texts()
     learner = ActiveLearner(texts, backend=backend, params=params, seed=seed)
     prior_scores = (
-        similarity_to(texts, cold_start_text)
+        similarity_to(texts, cold_start_text, semantic=semantic)
         if cold_start_text is not None
         else np.zeros(len(texts))
     )
