@@ -74,3 +74,16 @@ def test_identifiers():
 def test_title_key_ignores_case_accents_and_punctuation():
     assert title_key("Peer Support: A Review!") == title_key("peer support -- a review")
     assert title_key("Café") == title_key("Cafe")
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127)))
+def test_title_key_fast_path_matches_the_unicode_path(text):
+    import re
+    import unicodedata
+
+    slow = re.sub(
+        r"[^0-9a-z]+",
+        "",
+        unicodedata.normalize("NFKD", text.lower()).encode("ascii", "ignore").decode(),
+    )
+    assert title_key(text) == (slow or None)

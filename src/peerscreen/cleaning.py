@@ -113,12 +113,20 @@ def normalise_pmid(value: object) -> str | None:
 _TITLE_KEY = re.compile(r"[^0-9a-z]+")
 
 
+_ASCII_NON_ALNUM = str.maketrans("", "", "".join(
+    chr(c) for c in range(128) if not chr(c).isalnum()
+))
+
+
 def title_key(title: str | None) -> str | None:
-    """A title reduced to lower-case alphanumerics, for duplicate detection."""
+    """A title reduced to lower-case alphanumerics (accents dropped), for duplicate detection."""
     if not title:
         return None
-    decomposed = unicodedata.normalize("NFKD", title.lower())
-    key = _TITLE_KEY.sub("", decomposed.encode("ascii", "ignore").decode())
+    if title.isascii():  # fast path: most titles
+        key = title.lower().translate(_ASCII_NON_ALNUM)
+    else:
+        decomposed = unicodedata.normalize("NFKD", title.lower())
+        key = _TITLE_KEY.sub("", decomposed.encode("ascii", "ignore").decode())
     return key or None
 
 

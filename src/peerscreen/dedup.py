@@ -101,6 +101,9 @@ def deduplicate(records: RecordSet) -> tuple[RecordSet, DedupReport]:
                         rows["record_id"][keep], rows["record_id"][other], f"same {reason} {shown}"
                     )
                 )
+    if not report.merges:  # nothing merged: the input stands as it is
+        report.n_after = len(frame)
+        return records, report
     kept = [i for i, a in enumerate(alive) if a]
     merged = RecordSet.from_columns(
         {c: [rows[c][i] for i in kept] for c in frame.columns}, clean=False
