@@ -60,10 +60,13 @@ def quiet_mlflow_environment() -> None:
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     os.environ.setdefault("MLFLOW_SKIP_PIP_REQUIREMENTS_CHECK", "true")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    logging.getLogger("mlflow").setLevel(logging.ERROR)
-    logging.getLogger("alembic").setLevel(logging.ERROR)
-    warnings.filterwarnings("ignore", module="mlflow")
-    warnings.filterwarnings("ignore", message=".*type hints.*")
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "ERROR")
+    import mlflow  # noqa: F401  (configures its loggers on import: quieten them after)
+
+    for name in ("mlflow", "alembic"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message=r"(?s).*Add type hints")
+    warnings.filterwarnings("ignore", category=UserWarning, module=r"mlflow\.")
 
 
 def configure_tracking(tracking_uri: str | None = None) -> str:
