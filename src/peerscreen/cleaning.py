@@ -113,9 +113,9 @@ def normalise_pmid(value: object) -> str | None:
 _TITLE_KEY = re.compile(r"[^0-9a-z]+")
 
 
-_ASCII_NON_ALNUM = str.maketrans("", "", "".join(
-    chr(c) for c in range(128) if not chr(c).isalnum()
-))
+_ASCII_NON_ALNUM = str.maketrans(
+    "", "", "".join(chr(c) for c in range(128) if not chr(c).isalnum())
+)
 
 
 def title_key(title: str | None) -> str | None:

@@ -15,7 +15,7 @@ from peerscreen.readers import FileReport, read_files
 from peerscreen.readers.base import paused_gc
 from peerscreen.records import RecordSet
 
-#: Fields whose absence the import report counts.
+#: Fields whose absence the import report counts: the bibliographic ones.
 REPORTED_FIELDS = (
     "title",
     "abstract",

@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from peerscreen.errors import OutputError
-from peerscreen.records import LIST_FIELDS, RecordSet
+from peerscreen.records import COLUMNS, LABEL_FIELDS, LIST_FIELDS, RecordSet
 
 LIST_SEPARATOR = "; "
 #: RIS keyword lines carry these fields (a reference manager shows them as keywords).
@@ -118,24 +118,9 @@ def _ris_value(value: Any) -> str:
     return " ".join(str(value).split())
 
 
-#: Columns written to their own RIS tags (the rest go to KW or N1 lines).
-RIS_CORE = {
-    "record_id",
-    "title",
-    "abstract",
-    "authors",
-    "year",
-    "journal",
-    "doi",
-    "pmid",
-    "keywords",
-    "mesh",
-    "language",
-    "notes",
-    "type_of_reference",
-    "source_file",
-    "source_position",
-}
+#: Columns written to their own RIS tags or not at all (provenance); labels and any other
+#: field go to KW or N1 lines.
+RIS_CORE = (set(COLUMNS) - set(LABEL_FIELDS)) | {"notes", "type_of_reference"}
 
 
 def _as_list(value: Any) -> list:
