@@ -61,3 +61,14 @@ def mlflow_uri(tmp_path_factory):
     migrations (several seconds), so tests share it and use their own experiments."""
     folder = tmp_path_factory.mktemp("mlflow")
     return f"sqlite:///{folder / 'mlflow.db'}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _run_in_a_scratch_folder(tmp_path_factory):
+    """Run every test from a scratch folder: MLflow puts artifacts of experiments it creates
+    under ./mlruns, and nothing a test does may land in the checkout."""
+    previous = Path.cwd()
+    scratch = tmp_path_factory.mktemp("cwd")
+    os.chdir(scratch)
+    yield scratch
+    os.chdir(previous)
