@@ -14,6 +14,19 @@ from peerscreen.errors import PeerscreenError
 console = Console()
 err_console = Console(stderr=True)
 
+#: Options several commands share: one definition, one help text.
+FORMAT_OPTION = typer.Option(
+    None,
+    "--format",
+    "-f",
+    help="Force a reader: csv, tsv, xlsx, parquet, ris, medline, "
+    "pubmed-xml, openalex, bibtex, jsonl (default: by extension, then content).",
+)
+NO_DEDUP_OPTION = typer.Option(False, "--no-dedup", help="Keep duplicate records.")
+MODEL_TRACKING_OPTION = typer.Option(
+    None, "--tracking-uri", help="MLflow server for models:/ URIs (default $MLFLOW_TRACKING_URI)."
+)
+
 #: Exit code for bad input or configuration (2, like usage errors: the user must fix something).
 EXIT_BAD_INPUT = 2
 

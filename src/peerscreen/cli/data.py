@@ -7,7 +7,13 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from peerscreen.cli._util import console, err_console, user_errors
+from peerscreen.cli._util import (
+    FORMAT_OPTION,
+    NO_DEDUP_OPTION,
+    console,
+    err_console,
+    user_errors,
+)
 from peerscreen.ingest import ImportResult, import_records
 from peerscreen.writers import write_records
 
@@ -22,13 +28,8 @@ def import_command(
         "--output",
         help="Output file; format from its extension (.csv .tsv .jsonl .xlsx .parquet .ris).",
     ),
-    fmt: str | None = typer.Option(
-        None,
-        "--format",
-        "-f",
-        help="Force a reader: csv, tsv, xlsx, ris, medline, pubmed-xml, openalex, bibtex, jsonl.",
-    ),
-    no_dedup: bool = typer.Option(False, "--no-dedup", help="Keep duplicate records."),
+    fmt: str | None = FORMAT_OPTION,
+    no_dedup: bool = NO_DEDUP_OPTION,
 ) -> None:
     """Read, clean and deduplicate records from any supported export; write them to one file."""
     with user_errors():

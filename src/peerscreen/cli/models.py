@@ -8,7 +8,13 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from peerscreen.cli._util import console, user_errors
+from peerscreen.cli._util import (
+    FORMAT_OPTION,
+    MODEL_TRACKING_OPTION,
+    NO_DEDUP_OPTION,
+    console,
+    user_errors,
+)
 from peerscreen.ingest import import_records
 from peerscreen.models import BACKENDS
 from peerscreen.paths import DEFAULT_CONFIG, DEFAULT_CORPUS, DEFAULT_MODEL_DIR
@@ -174,6 +180,15 @@ def _print_training(result: TrainResult, target_recall: float) -> None:
     )
 
 
+def _model_and_records(
+    model: str, tracking_uri: str | None, files: list[Path], fmt: str | None, no_dedup: bool
+):
+    """What rank and tag both start from: the model, then the deduplicated records."""
+    return load_review_model(model, tracking_uri), import_records(
+        files, fmt=fmt, dedup=not no_dedup
+    ).records
+
+
 def rank_command(
     files: list[Path] = typer.Argument(
         ..., help="Records to rank (any supported format).", show_default=False
@@ -188,16 +203,13 @@ def rank_command(
     target_recall: float = typer.Option(
         0.95, "--target-recall", min=0.5, max=1.0, help="Recall the bands and summary aim for."
     ),
-    fmt: str | None = typer.Option(None, "--format", "-f", help="Force the input reader."),
-    no_dedup: bool = typer.Option(False, "--no-dedup", help="Keep duplicate records."),
-    tracking_uri: str | None = typer.Option(
-        None, "--tracking-uri", help="MLflow server for models:/ URIs."
-    ),
+    fmt: str | None = FORMAT_OPTION,
+    no_dedup: bool = NO_DEDUP_OPTION,
+    tracking_uri: str | None = MODEL_TRACKING_OPTION,
 ) -> None:
     """Rank records by predicted inclusion, with decision bands, flags, category and outcomes."""
     with user_errors():
-        review_model = load_review_model(model, tracking_uri)
-        records = import_records(files, fmt=fmt, dedup=not no_dedup).records
+        review_model, records = _model_and_records(model, tracking_uri, files, fmt, no_dedup)
         with console.status(f"scoring {len(records)} records"):
             table, summary = rank_records(records, review_model, target_recall=target_recall)
         if output is not None:
@@ -244,16 +256,13 @@ def tag_command(
     model: str = typer.Option(
         str(DEFAULT_MODEL_DIR), "--model", "-m", help=_MODEL_HELP, show_default="models/default"
     ),
-    fmt: str | None = typer.Option(None, "--format", "-f", help="Force the input reader."),
-    no_dedup: bool = typer.Option(False, "--no-dedup", help="Keep duplicate records."),
-    tracking_uri: str | None = typer.Option(
-        None, "--tracking-uri", help="MLflow server for models:/ URIs."
-    ),
+    fmt: str | None = FORMAT_OPTION,
+    no_dedup: bool = NO_DEDUP_OPTION,
+    tracking_uri: str | None = MODEL_TRACKING_OPTION,
 ) -> None:
     """Tag records with peer-support category, outcome domains and criteria flags (no ranking)."""
     with user_errors():
-        review_model = load_review_model(model, tracking_uri)
-        records = import_records(files, fmt=fmt, dedup=not no_dedup).records
+        review_model, records = _model_and_records(model, tracking_uri, files, fmt, no_dedup)
         with console.status(f"tagging {len(records)} records"):
             table = tag_records(records, review_model)
         write_records(table, output)

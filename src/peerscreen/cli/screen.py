@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from peerscreen.cli._util import console, err_console, user_errors
+from peerscreen.cli._util import FORMAT_OPTION, NO_DEDUP_OPTION, console, err_console, user_errors
 from peerscreen.cli.data import print_import_report
 from peerscreen.criteria import record_text
 from peerscreen.models import BACKENDS
@@ -81,8 +81,8 @@ def init_command(
         "max", "--query", "-q", help=f"Query strategy: {', '.join(QUERY_STRATEGIES)}."
     ),
     seed: int = typer.Option(0, "--seed", help="Random seed (model, random query strategies)."),
-    fmt: str | None = typer.Option(None, "--format", "-f", help="Force a reader (as `import`)."),
-    no_dedup: bool = typer.Option(False, "--no-dedup", help="Keep duplicate records."),
+    fmt: str | None = FORMAT_OPTION,
+    no_dedup: bool = NO_DEDUP_OPTION,
     force: bool = typer.Option(False, "--force", help="Replace an existing screening project."),
 ) -> None:
     """Create a screening project from exports: import, deduplicate, flag, rank by the criteria."""
