@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from peerscreen.errors import PeerscreenError
 
@@ -42,7 +43,9 @@ def user_errors() -> Iterator[None]:
     except PeerscreenError as exc:
         if os.environ.get("PEERSCREEN_DEBUG"):
             raise
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        err_console.print(
+            f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
+        )
         raise typer.Exit(EXIT_BAD_INPUT) from None
     except KeyboardInterrupt:
         err_console.print("[yellow]interrupted[/]: no partial output was kept")

@@ -1,6 +1,7 @@
 """Review models: backends registered by name, composed into a `ReviewModel`."""
 
-from peerscreen.models import nb, tfidf_lr, tfidf_svm  # noqa: F401  (register the built-ins)
+# importing a backend module registers it
+from peerscreen.models import minilm, nb, spacy_textcat, tfidf_lr, tfidf_svm  # noqa: F401
 from peerscreen.models.registry import BACKENDS, Backend, get_backend, register_backend
 
 __all__ = ["BACKENDS", "Backend", "get_backend", "register_backend"]

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from sklearn.pipeline import Pipeline
 
 from peerscreen.criteria import CriteriaFlagger, CriteriaResult
@@ -219,8 +220,10 @@ class ReviewModel:
         if coef is None:
             return [""] * matrix.shape[0]
         readable = np.array([n.startswith("word__") for n in self.feature_names_])
+        if not readable.any():  # e.g. embeddings only: no feature is a word to show
+            return [""] * matrix.shape[0]
         weights = np.where(readable & (coef > 0), coef, 0.0)
-        contributions = matrix.multiply(weights).tocsr()
+        contributions = sparse.csr_matrix(matrix).multiply(weights).tocsr()
         terms = []
         for row in range(contributions.shape[0]):
             start, end = contributions.indptr[row], contributions.indptr[row + 1]
