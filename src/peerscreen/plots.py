@@ -75,3 +75,22 @@ def recall_curve(labels: np.ndarray, n: int, n_included: int, path: Path, title:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def comparison_figure(
+    labels: list[str], values: np.ndarray, path: Path | str, *, metric: str, title: str = ""
+) -> Path:
+    """One horizontal bar per run, in the given order from the top, value printed at its end."""
+    height = 1.2 + 0.38 * max(1, len(labels))
+    fig, ax = plt.subplots(figsize=(8, height))
+    positions = np.arange(len(labels))[::-1]
+    ax.barh(positions, values, color="#4878a8")
+    ax.set_yticks(positions, labels)
+    for y, value in zip(positions, values, strict=True):
+        ax.text(value, y, f" {value:.3f}", va="center", fontsize=8)
+    ax.set(xlabel=metric, title=title or metric)
+    ax.margins(x=0.12)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return Path(path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from peerscreen import __version__
-from peerscreen.cli import data, models, screen, simulate
+from peerscreen.cli import compare, data, models, screen, simulate
 from peerscreen.cli._util import console
 
 app = typer.Typer(
@@ -37,6 +37,7 @@ data.register(app)
 models.register(app)
 screen.register(app)
 simulate.register(app)
+compare.register(app)
 
 
 def main() -> None:
