@@ -138,10 +138,10 @@ def minilm_screening_featurizer(params: dict) -> MiniLMEmbedder:
     return MiniLMEmbedder()
 
 
-def minilm_screening_head(params: dict, seed: int) -> LogisticRegression:
-    return LogisticRegression(
-        C=params["screening_C"], class_weight={0: 1.0, 1: 9.8}, max_iter=1000, random_state=seed
-    )
+def minilm_screening_head(params: dict, seed: int) -> LinearSVC:
+    """A linear SVM, as in the TF-IDF loop: lbfgs logistic regression on the dense vectors
+    took ~0.25 s a retrain (80 s for one 327-record simulation), the SVM a tenth of it."""
+    return LinearSVC(C=params["screening_C"], class_weight={0: 1.0, 1: 9.8}, random_state=seed)
 
 
 register_backend(
