@@ -98,3 +98,24 @@ def test_missing_extra_gives_one_line_from_the_cli(monkeypatch, tmp_path):
     assert result.exit_code == 2
     assert "pip install 'peerscreen[transformers]'" in result.output
     assert "Traceback" not in result.output
+
+
+def test_rank_fusion_averages_the_two_rankings():
+    from scipy import sparse
+
+    from peerscreen.models.minilm import RankFusion
+
+    rng = np.random.default_rng(0)
+    lexical, semantic = rng.random((40, 6)), rng.random((40, 4))
+    y = np.r_[np.ones(8, dtype=int), np.zeros(32, dtype=int)]
+    lexical[:8, 0] += 2  # the lexical block separates the classes on its own
+    X = sparse.csr_matrix(np.hstack([lexical, semantic]))
+    fusion = RankFusion(embedding_columns=4, random_state=0).fit(X, y)
+    scores = fusion.decision_function(X)
+    assert scores.shape == (40,)
+    assert scores.min() >= -4 and scores.max() <= 4
+    assert scores[:8].mean() > scores[8:].mean()
+    lexical_only = RankFusion(embedding_columns=4, semantic_share=0.0, random_state=0).fit(X, y)
+    expected = np.argsort(-fusion.lexical_.decision_function(X[:, :6]), kind="stable")
+    ranked = np.argsort(-lexical_only.decision_function(X), kind="stable")
+    assert list(ranked) == list(expected)
