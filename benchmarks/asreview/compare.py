@@ -43,7 +43,10 @@ RESULTS_CSV = HERE / "results.csv"
 RESULTS_MD = ROOT / "benchmarks" / "RESULTS.md"
 SECTION = "## peerscreen vs ASReview LAB 3.0.8"
 DEFAULT_DATA_DIR = (ROOT.parent / "shared" / "data" / "benchmarks").resolve()
-RUN_INFO = WORK / "peerscreen" / "run_info.json"
+#: peerscreen backend for the loop (BACKEND=name; default: simulate's own default).
+BACKEND = os.environ.get("BACKEND")
+OURS = WORK / ("peerscreen" if not BACKEND else f"peerscreen-{BACKEND}")
+RUN_INFO = OURS / "run_info.json"
 PEERSCREEN = ROOT / ".venv" / "bin" / "peerscreen"
 COLUMNS = [
     "dataset",
@@ -132,13 +135,14 @@ def peerscreen_command(csv_path: Path, priors: list[str], seed: int, out: Path) 
         "--output-dir",
         str(out),
         "--no-track",
+        *(["--backend", BACKEND] if BACKEND else []),
     ]
 
 
 def peerscreen_row(
     name: str, seed: int, csv_path: Path, priors: list[str], labels: pd.Series, reuse: bool
 ) -> dict:
-    out = WORK / "peerscreen" / f"{name}_s{seed}"
+    out = OURS / f"{name}_s{seed}"
     timing = out / "cli_seconds.txt"
     fresh = not (reuse and (out / "metrics.json").exists() and timing.exists())
     if fresh:
@@ -267,6 +271,8 @@ def section_markdown(
         env += f'SEEDS="{seeds_env}" '
     if data_dir != DEFAULT_DATA_DIR:
         env += f"DATA_DIR={rel_data} "
+    if run_info.get("backend"):
+        env += f"BACKEND={run_info['backend']} "
     prior_example = "ID1,ID2"
     n_sims = int(totals["count"].max())
     lines = [
@@ -283,7 +289,8 @@ def section_markdown(
         "",
         "Both tools start from the same two priors (one inclusion, one exclusion, drawn by ASReview with "
         "`--prior-seed S`), screen one record at a time, retrain after every label and stop at the last "
-        "inclusion. ASReview keeps its defaults (`elas_u4`: TF-IDF + SVM, max query, balanced). Both "
+        "inclusion. ASReview keeps its defaults (`elas_u4`: TF-IDF + SVM, max query, balanced); "
+        f"peerscreen runs its `{run_info.get('backend') or 'default'}` backend. Both "
         "labelling orders are scored by the same code, `peerscreen.simulation.screening_metrics`, with "
         "priors excluded from N and R. Seconds are wall time around each tool's CLI call (start-up "
         "included), mean per simulation; ASR = ASReview LAB 3.0.8, ours = peerscreen. The mean row "
@@ -319,7 +326,8 @@ def section_markdown(
         "--n-prior-excluded 1 --prior-seed S --seed S -o benchmarks/asreview/work/NAME_sS.asreview",
         "# each peerscreen simulation (priors = ASReview's, from work/NAME_sS.priors.txt):",
         f".venv/bin/peerscreen simulate {rel_data}/NAME.csv --prior-ids {prior_example} --seed S "
-        "--output-dir benchmarks/asreview/work/peerscreen/NAME_sS --no-track",
+        f"--output-dir benchmarks/asreview/work/{OURS.name}/NAME_sS --no-track"
+        + (f" --backend {run_info['backend']}" if run_info.get("backend") else ""),
         "```",
         "",
         "Per-simulation rows: `benchmarks/asreview/results.csv`.",
@@ -396,6 +404,7 @@ def main() -> None:
     if args.asreview_only:
         return
     run_info = {"git": git_state(), "fingerprint": fingerprint, "changed": changed,
+                "backend": BACKEND or "",
                 "load": (load_start, os.getloadavg()[0])}
     if any(r.get("fresh") for r in rows if r["tool"] == "peerscreen"):
         RUN_INFO.write_text(json.dumps(run_info) + "\n")
