@@ -4,7 +4,10 @@ With no `--tracking-uri` and no `MLFLOW_TRACKING_URI`, runs go to MLflow's embed
 store (`sqlite:///mlflow.db`, artifacts in `./mlruns`): no server needed. The model is
 logged as a custom `mlflow.pyfunc.PythonModel` (MLflow's sklearn flavour mishandles a
 one-column frame of texts) that takes a DataFrame of `title`, `abstract` (optional `year`,
-`language`) and returns the prediction columns, with a signature and an input example.
+`language`, and `mesh` as `;`-separated headings) and returns the prediction columns, with a
+signature and an input example. The `task` parameter picks the output: `"predict"` (the
+default: inclusion, decision, category, outcomes, flags) or `"tag"` (what `peerscreen tag`
+writes, no inclusion score), so `mlflow.pyfunc.spark_udf(..., params={"task": "tag"})` tags.
 """
 
 from __future__ import annotations
@@ -37,6 +40,16 @@ PYFUNC_OUTPUTS = (
     "outcomes",
     "outcome_scores",
     "exclusion_flags",
+)
+#: The pyfunc's output with params={"task": "tag"}: the columns `peerscreen tag` predicts.
+PYFUNC_TAG_OUTPUTS = (
+    "category",
+    "p_category",
+    "outcomes",
+    "outcome_scores",
+    "exclusion_reason",
+    "exclusion_flags",
+    "design",
 )
 _INPUT_EXAMPLE = pd.DataFrame(
     {
@@ -93,15 +106,27 @@ def _pyfunc_class():
             frame = (
                 model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
             )
+            if "mesh" in frame:
+                frame = frame.assign(mesh=[_mesh_list(m) for m in frame["mesh"]])
+            if (params or {}).get("task") == "tag":
+                predictions = self.review_model.predict(frame, with_inclusion=False, top_terms=0)
+                return predictions.reindex(columns=list(PYFUNC_TAG_OUTPUTS))
             predictions = self.review_model.predict(frame, top_terms=0)
             return predictions[[c for c in PYFUNC_OUTPUTS if c in predictions]]
 
     return PeerscreenModel
 
 
+def _mesh_list(value: Any) -> list[str]:
+    """MeSH headings as the models read them, from a `;`-separated string or a list."""
+    if isinstance(value, str):
+        return [m.strip() for m in value.split(";") if m.strip()]
+    return list(value) if isinstance(value, list | tuple) else []
+
+
 def _signature():
     from mlflow.models import ModelSignature
-    from mlflow.types import ColSpec, Schema
+    from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema
 
     inputs = Schema(
         [
@@ -109,6 +134,7 @@ def _signature():
             ColSpec("string", "abstract", required=False),
             ColSpec("long", "year", required=False),
             ColSpec("string", "language", required=False),
+            ColSpec("string", "mesh", required=False),
         ]
     )
     outputs = Schema(
@@ -122,7 +148,8 @@ def _signature():
             ColSpec("string", "exclusion_flags"),
         ]
     )
-    return ModelSignature(inputs=inputs, outputs=outputs)
+    params = ParamSchema([ParamSpec("task", "string", "predict")])
+    return ModelSignature(inputs=inputs, outputs=outputs, params=params)
 
 
 def _requirements() -> list[str]:

@@ -15,6 +15,14 @@ from peerscreen.cli._util import (
     console,
     user_errors,
 )
+from peerscreen.cli.spark import (
+    ENGINE_OPTION,
+    INPUT_OPTION,
+    MASTER_OPTION,
+    Engine,
+    local_tag_files,
+    tag_on_spark,
+)
 from peerscreen.ingest import import_records
 from peerscreen.models import BACKENDS
 from peerscreen.paths import DEFAULT_CONFIG, DEFAULT_CORPUS, DEFAULT_MODEL_DIR
@@ -248,10 +256,13 @@ def _print_queue(table, summary: RankSummary, top: int) -> None:
 
 def tag_command(
     files: list[Path] = typer.Argument(
-        ..., help="Records to tag (any supported format).", show_default=False
+        None, help="Records to tag (any supported format).", show_default=False
     ),
     output: Path = typer.Option(
-        ..., "-o", "--output", help="Tagged output (.csv .jsonl .xlsx .parquet .ris)."
+        ...,
+        "-o",
+        "--output",
+        help="Tagged output (.csv .jsonl .xlsx .parquet .ris); --engine spark: a Parquet folder.",
     ),
     model: str = typer.Option(
         str(DEFAULT_MODEL_DIR), "--model", "-m", help=_MODEL_HELP, show_default="models/default"
@@ -259,8 +270,15 @@ def tag_command(
     fmt: str | None = FORMAT_OPTION,
     no_dedup: bool = NO_DEDUP_OPTION,
     tracking_uri: str | None = MODEL_TRACKING_OPTION,
+    engine: Engine = ENGINE_OPTION,
+    input_path: str | None = INPUT_OPTION,
+    master: str | None = MASTER_OPTION,
 ) -> None:
     """Tag records with peer-support category, outcome domains and criteria flags (no ranking)."""
+    if engine is Engine.spark:
+        tag_on_spark(files, input_path, output, model, master, fmt, tracking_uri)
+        return
+    files = local_tag_files(files, input_path, master)
     with user_errors():
         review_model, records = _model_and_records(model, tracking_uri, files, fmt, no_dedup)
         with console.status(f"tagging {len(records)} records"):
