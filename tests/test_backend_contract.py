@@ -21,10 +21,11 @@ from peerscreen.protocol import load_protocol
 NAMES = sorted(BACKENDS)
 #: Columns the pyfunc model returns; each must survive the save/load round trip.
 ROUND_TRIP_COLUMNS = ("p_include", "decision", "category", "outcomes")
-#: Fewer internal cross-validation folds than the defaults, for the backends that have
-#: these parameters: nothing checked here depends on them, and the calibration and
-#: threshold folds are most of a fit's time (two fits per backend).
-FAST_PARAMS = {"calibration_cv": 2, "threshold_cv": 2}
+#: Cheaper settings for the backends that have these parameters (two fits per backend):
+#: fewer calibration and threshold folds, no character n-grams (liblinear's time on them
+#: dominates the TF-IDF backends), fewer spaCy epochs. Nothing checked here depends on
+#: them; `test_models.py` and the training tests run the defaults.
+FAST_PARAMS = {"calibration_cv": 2, "threshold_cv": 2, "use_char": False, "max_epochs": 3}
 
 
 def _fit(name: str, records, seed: int = 0) -> ReviewModel:

@@ -23,8 +23,9 @@
   `--set use_flags=false` trains on the text alone. No top terms: the hashed weights name
   no words.
 - **Reproducibility.** thinc draws initial weights and dropout masks from the global
-  `random`/`numpy` generators, so `fit` seeds them (`spacy.util.fix_random_seed`) and
-  restores their previous state afterwards; batches are shuffled by a local generator.
+  `random`/`numpy` generators, so `fit` seeds them (as `spacy.util.fix_random_seed`
+  does) and restores their previous state afterwards; batches are shuffled by a local
+  generator.
   Same seed, same data: the same model, bit for bit.
 - **Pickling.** A fitted head pickles as its config text plus `nlp.to_bytes()` and is
   rebuilt from them, so `ReviewModel` goes into MLflow's pyfunc like any other backend.
@@ -241,14 +242,17 @@ class SpacyTextcat(ClassifierMixin, BaseEstimator):
 
     def _fit_spacy(self, texts: list[str], cats: list[dict], groups: np.ndarray | None) -> None:
         from spacy.training import Example
-        from spacy.util import fix_random_seed
 
         path = self.config or SPACY_CONFIGS / ARCHITECTURES["bow"]
         config, name = load_textcat_config(path, exclusive=self.exclusive)
         seed = 0 if self.random_state is None else int(self.random_state)
         saved = random.getstate(), np.random.get_state()
         try:
-            fix_random_seed(seed)  # thinc draws weights and dropout from the global generators
+            # thinc draws weights and dropout masks from these global generators; seeded as
+            # spacy.util.fix_random_seed does, minus torch's generator, which thinc's CPU
+            # ops never read and which the MiniLM backends own
+            random.seed(seed)
+            np.random.seed(seed % 2**32)
             nlp, training = _build(config, path)
             textcat = nlp.get_pipe(name)
             for label in self.labels_:
