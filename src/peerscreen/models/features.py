@@ -57,7 +57,8 @@ def _column(frame: pd.DataFrame, name: str, default: Any) -> list:
 def criteria_results(flagger: CriteriaFlagger, frame: pd.DataFrame) -> list[CriteriaResult]:
     if CRITERIA_COLUMN in frame:
         return list(frame[CRITERIA_COLUMN])
-    years = [int(y) if y is not None else None for y in frame["year"]]
+    # pandas turns [2001, None] into floats with NaN: a missing year must stay None
+    years = [None if y is None or pd.isna(y) else int(y) for y in frame["year"]]
     return flagger.flag_many(
         list(frame["title"]), list(frame["abstract"]), years, list(frame["language"])
     )
