@@ -14,7 +14,7 @@ MODEL_DIR := models/default
 CORPUS := data/corpus/peer_support.jsonl
 CONFIG := configs/review.toml
 
-.PHONY: install demo model test lint bench-import clean
+.PHONY: install demo model test lint bench-import bench-scale clean
 
 install: $(STAMP)
 
@@ -48,6 +48,9 @@ test: install
 
 bench-import: install
 	$(BIN)/python benchmarks/import_speed.py
+
+bench-scale: install $(MODEL_DIR)/MLmodel
+	$(BIN)/python benchmarks/scale.py
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache .ruff_cache $(MODEL_DIR)

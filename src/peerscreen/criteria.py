@@ -22,6 +22,7 @@ import spacy
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc
 
+from peerscreen.pattern_gate import PatternGate
 from peerscreen.protocol import Cues, Protocol
 
 #: Hits after this many characters of title are in the abstract.
@@ -82,6 +83,7 @@ class CriteriaFlagger:
         self.nlp = spacy.blank("en")
         self.nlp.add_pipe("sentencizer")
         self.matcher = Matcher(self.nlp.vocab)
+        self._gate = PatternGate(self.nlp.vocab)
         self.phrases = PhraseMatcher(self.nlp.vocab, attr="LOWER")
         self.negation = PhraseMatcher(self.nlp.vocab, attr="LOWER")
         self._rules = {rule.code: rule for rule in protocol.exclusion}
@@ -108,6 +110,8 @@ class CriteriaFlagger:
             self.phrases.add(key, [self.nlp.make_doc(p) for p in cues.phrases])
         if cues.patterns:
             self.matcher.add(key, cues.patterns)
+            for pattern in cues.patterns:
+                self._gate.add(key, pattern)
 
     # -- public API ----------------------------------------------------------------------
     def flag(
@@ -129,27 +133,51 @@ class CriteriaFlagger:
         languages: Sequence[str | None] | None = None,
         batch_size: int = 256,
     ) -> list[CriteriaResult]:
-        """Flag many records with `nlp.pipe` (much faster than one call per record)."""
+        """Flag many records: the same results as `flag` on each, several times faster.
+
+        Two shortcuts, neither of which changes a result: each doc goes through only the
+        token patterns that could match it (`PatternGate`: the full `Matcher` costs more
+        than the rest of the rules together), and the sentencizer only runs when sentence
+        bounds are read (an exclusion hit's context, or a negation scope). `batch_size` is
+        kept for callers; tokenising needs no batches.
+        """
         n = len(titles)
         years = years if years is not None else [None] * n
         languages = languages if languages is not None else [None] * n
         texts = (record_text(t, a) for t, a in zip(titles, abstracts, strict=True))
         results = []
-        for doc, title, year, language in zip(
-            self.nlp.pipe(texts, batch_size=batch_size), titles, years, languages, strict=True
-        ):
-            results.append(self._result(doc, len(title or ""), year, language))
+        docs = (self.nlp.make_doc(text) for text in texts)
+        for doc, title, year, language in zip(docs, titles, years, languages, strict=True):
+            matches = self._gate.matcher_for(doc, self.matcher)(doc)
+            results.append(
+                self._result(doc, len(title or ""), year, language, matches, sentenced=False)
+            )
         return results
 
     # -- internals -----------------------------------------------------------------------
     def _result(
-        self, doc: Doc, title_chars: int, year: int | None, language: str | None
+        self,
+        doc: Doc,
+        title_chars: int,
+        year: int | None,
+        language: str | None,
+        matches: list[tuple[int, int, int]] | None = None,
+        *,
+        sentenced: bool = True,
     ) -> CriteriaResult:
+        """The rules' verdict on one doc. `matches` are the token-pattern matches when the
+        caller has them; `sentenced=False` for a doc not yet through the sentencizer (it
+        is run here, only if an exclusion hit or a negation cue needs sentence bounds)."""
         result = CriteriaResult()
         hits: dict[str, list[tuple[int, int]]] = defaultdict(list)
-        for match_id, start, end in [*self.matcher(doc), *self.phrases(doc)]:
-            hits[self.nlp.vocab.strings[match_id]].append((start, end))
+        if matches is None:
+            matches = self.matcher(doc)
+        strings = self.nlp.vocab.strings
+        for match_id, start, end in [*matches, *self.phrases(doc)]:
+            hits[strings[match_id]].append((start, end))
         negations = self._negation_cues(doc)
+        if not sentenced and (negations or any(k.startswith("exclusion:") for k in hits)):
+            self._sentencizer(doc)
         exclusion_hits: dict[str, list[Flag]] = defaultdict(list)
         for key, spans in hits.items():
             kind, _, code = key.partition(":")
@@ -182,6 +210,10 @@ class CriteriaFlagger:
         result.design.sort()
         result.population.sort()
         return result
+
+    @property
+    def _sentencizer(self):
+        return self.nlp.get_pipe("sentencizer")
 
     def _flag(self, doc: Doc, code: str, start: int, end: int, title_chars: int) -> Flag:
         rule = self._rules[code]

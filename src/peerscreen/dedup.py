@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from peerscreen.cleaning import title_key
@@ -146,3 +147,69 @@ def _merge_into(rows: dict[str, list], keep: int, other: int, report: DedupRepor
         report.label_conflicts.append(
             f"{rows['record_id'][keep]} and {rows['record_id'][other]} disagree; kept as included"
         )
+
+
+class StreamingDedup:
+    """One-pass deduplication for inputs read in chunks (too large for `deduplicate`).
+
+    A record is dropped when it repeats the DOI, the PMID, or the title + year (same rules:
+    titles of at least `MIN_TITLE_KEY` letters, never between records whose DOIs or PMIDs
+    differ) of an earlier record that was kept. Unlike `deduplicate`, the kept record has
+    already been written, so nothing is merged into it: a dropped duplicate's extra fields
+    and labels are lost. Memory holds 64-bit hashes of the keys of kept records (roughly
+    150 bytes a record), not the records.
+    """
+
+    def __init__(self) -> None:
+        self._dois: set[int] = set()
+        self._pmids: set[int] = set()
+        #: title+year key -> (DOI hash, PMID hash) of the kept record that has it
+        self._titles: dict[int, tuple[int | None, int | None]] = {}
+        self.dropped: Counter[str] = Counter()
+
+    def filter(self, records: RecordSet) -> RecordSet:
+        """The records of this chunk that repeat no kept record (they are kept in turn)."""
+        frame = records.frame
+        keep = [
+            self._keep(doi, pmid, title, year)
+            for doi, pmid, title, year in zip(
+                frame["doi"], frame["pmid"], frame["title"], frame["year"], strict=True
+            )
+        ]
+        if all(keep):
+            return records
+        return RecordSet(frame[np.array(keep)].reset_index(drop=True))
+
+    def _keep(self, doi: object, pmid: object, title: object, year: object) -> bool:
+        doi_key = hash(doi) if isinstance(doi, str) and doi else None
+        pmid_key = hash(pmid) if isinstance(pmid, str) and pmid else None
+        if doi_key is not None and doi_key in self._dois:
+            self.dropped["doi"] += 1
+            return False
+        if pmid_key is not None and pmid_key in self._pmids:
+            self.dropped["pmid"] += 1
+            return False
+        title_key_hash = self._title_key(title, year)
+        if title_key_hash is not None and title_key_hash in self._titles:
+            kept_doi, kept_pmid = self._titles[title_key_hash]
+            if not _differ(doi_key, kept_doi) and not _differ(pmid_key, kept_pmid):
+                self.dropped["title+year"] += 1
+                return False
+        if doi_key is not None:
+            self._dois.add(doi_key)
+        if pmid_key is not None:
+            self._pmids.add(pmid_key)
+        if title_key_hash is not None:
+            self._titles.setdefault(title_key_hash, (doi_key, pmid_key))
+        return True
+
+    @staticmethod
+    def _title_key(title: object, year: object) -> int | None:
+        key = title_key(title) if isinstance(title, str) else None
+        if not key or len(key) < MIN_TITLE_KEY:
+            return None
+        return hash((key, None if year is None or year is pd.NA else int(year)))
+
+
+def _differ(mine: int | None, theirs: int | None) -> bool:
+    return mine is not None and theirs is not None and mine != theirs

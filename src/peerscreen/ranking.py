@@ -89,37 +89,51 @@ def rank_records(
     """Predict and sort: the ranked table (predictions first, then every input field)."""
     predictions = model.predict(records, target_recall=target_recall)
     frame = records.frame.reset_index(drop=True)
-    order = np.argsort(-predictions["p_include"].to_numpy(), kind="stable")
-    predictions = predictions.iloc[order].reset_index(drop=True)
-    ordered = frame.iloc[order].reset_index(drop=True)
-    head = pd.DataFrame(
-        {
-            "rank": np.arange(1, len(order) + 1),
-            "record_id": ordered["record_id"],
-            "title": ordered["title"],
-        }
-    )
+    p = predictions["p_include"].to_numpy()
+    order = np.argsort(-p, kind="stable")
+    table = ranked_table(frame.iloc[order], predictions.iloc[order], np.arange(1, len(order) + 1))
+    summary = rank_summary(p[order], decision_counts(predictions), target_recall)
+    return table, summary
+
+
+def ranked_table(frame: pd.DataFrame, predictions: pd.DataFrame, ranks: np.ndarray) -> pd.DataFrame:
+    """Rows of the ranked output, in the order given: rank, record_id, title, predictions,
+    then every input field."""
+    frame = frame.reset_index(drop=True)
+    predictions = predictions.reset_index(drop=True)
+    head = pd.DataFrame({"rank": ranks, "record_id": frame["record_id"], "title": frame["title"]})
     predicted = [c for c in RANK_COLUMNS if c in predictions]
     table = pd.concat([head, predictions[predicted]], axis=1)
     table = table[[c for c in RANK_COLUMNS if c in table]]
-    table = pd.concat([table, _input_columns(ordered, set(table.columns))], axis=1)
-    p_sorted = predictions["p_include"].to_numpy()
-    summary = RankSummary(
-        n_records=len(table),
-        decisions={
-            d: int((predictions["decision"] == d).sum()) for d in ("include", "check", "exclude")
-        },
+    return pd.concat([table, _input_columns(frame, set(table.columns))], axis=1)
+
+
+def decision_counts(predictions: pd.DataFrame) -> dict[str, int]:
+    return {d: int((predictions["decision"] == d).sum()) for d in ("include", "check", "exclude")}
+
+
+def rank_summary(
+    p_sorted: np.ndarray, decisions: dict[str, int], target_recall: float
+) -> RankSummary:
+    """The summary of a ranking, from every score in rank order."""
+    return RankSummary(
+        n_records=len(p_sorted),
+        decisions=decisions,
         expected_inclusions=float(p_sorted.sum()),
         target_recall=target_recall,
         records_to_target=records_to_recall(p_sorted, target_recall),
     )
-    return table, summary
 
 
 def tag_records(records: RecordSet, model: ReviewModel) -> pd.DataFrame:
     """Category, outcome domains and criteria flags only: no inclusion score, no ranking."""
     predictions = model.predict(records, with_inclusion=False, top_terms=0)
-    frame = records.frame.reset_index(drop=True)
+    return tag_table(records.frame, predictions)
+
+
+def tag_table(frame: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
+    """Rows of the tagged output: record_id, title, predictions, then every input field."""
+    frame = frame.reset_index(drop=True)
     head = pd.DataFrame({"record_id": frame["record_id"], "title": frame["title"]})
     table = pd.concat([head, predictions[[c for c in TAG_COLUMNS if c in predictions]]], axis=1)
     return pd.concat([table, _input_columns(frame, set(table.columns))], axis=1)

@@ -76,21 +76,32 @@ def write_csv(frame: pd.DataFrame, path: Path, *, sep: str = ",") -> None:
     _flat_frame(frame).to_csv(path, index=False, sep=sep, encoding="utf-8")
 
 
+def csv_text(frame: pd.DataFrame, *, sep: str = ",", header: bool = True) -> str:
+    """The CSV `write_csv` writes, as text; rows of later chunks go without the header."""
+    return _flat_frame(frame).to_csv(index=False, sep=sep, header=header, lineterminator="\n")
+
+
 def write_jsonl(frame: pd.DataFrame, path: Path) -> None:
+    path.write_text(jsonl_text(frame), encoding="utf-8")
+
+
+def jsonl_text(frame: pd.DataFrame) -> str:
+    """One JSON object a line: lists as arrays, missing values as null."""
     names = list(frame.columns)
-    with path.open("w", encoding="utf-8") as handle:
-        for row in frame.itertuples(index=False, name=None):
-            item = {}
-            for name, value in zip(names, row, strict=True):
-                if isinstance(value, list | tuple):
-                    item[name] = list(value)
-                elif _is_missing(value):
-                    item[name] = None
-                elif hasattr(value, "item"):
-                    item[name] = value.item()
-                else:
-                    item[name] = value
-            handle.write(json.dumps(item, ensure_ascii=False) + "\n")
+    lines = []
+    for row in frame.itertuples(index=False, name=None):
+        item = {}
+        for name, value in zip(names, row, strict=True):
+            if isinstance(value, list | tuple):
+                item[name] = list(value)
+            elif _is_missing(value):
+                item[name] = None
+            elif hasattr(value, "item"):
+                item[name] = value.item()
+            else:
+                item[name] = value
+        lines.append(json.dumps(item, ensure_ascii=False) + "\n")
+    return "".join(lines)
 
 
 def write_xlsx(frame: pd.DataFrame, path: Path) -> None:
@@ -132,6 +143,11 @@ def _as_list(value: Any) -> list:
 
 
 def write_ris(frame: pd.DataFrame, path: Path) -> None:
+    path.write_text(ris_text(frame), encoding="utf-8")
+
+
+def ris_text(frame: pd.DataFrame) -> str:
+    """RIS records; texts of consecutive chunks concatenate to the text of the whole."""
     extras = [c for c in frame.columns if c not in RIS_CORE and c not in RIS_KEYWORD_FIELDS]
     lines: list[str] = []
     for row in frame.to_dict("records"):
@@ -172,7 +188,7 @@ def write_ris(frame: pd.DataFrame, path: Path) -> None:
                 add("N1", f"peerscreen:{name}={_ris_value(value)}")
         lines.append("ER  - ")
         lines.append("")
-    path.write_text("\n".join(lines) + ("\n" if lines else ""), encoding="utf-8")
+    return "\n".join(lines) + ("\n" if lines else "")
 
 
 WRITERS: dict[str, Callable[[pd.DataFrame, Path], None]] = {

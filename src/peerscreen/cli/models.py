@@ -15,6 +15,14 @@ from peerscreen.cli._util import (
     console,
     user_errors,
 )
+from peerscreen.cli.batch import (
+    CHUNK_OPTION,
+    RESUME_OPTION,
+    WORKERS_OPTION,
+    interrupt_note,
+    print_batch_notes,
+    scoring_progress,
+)
 from peerscreen.cli.spark import (
     ENGINE_OPTION,
     INPUT_OPTION,
@@ -27,10 +35,11 @@ from peerscreen.ingest import import_records
 from peerscreen.models import BACKENDS
 from peerscreen.paths import DEFAULT_CONFIG, DEFAULT_CORPUS, DEFAULT_MODEL_DIR
 from peerscreen.protocol import load_protocol
-from peerscreen.ranking import RankSummary, rank_records, tag_records
+from peerscreen.ranking import RankSummary
+from peerscreen.scoring import ScoringSpec
+from peerscreen.streaming import BatchOptions, rank_files, tag_files
 from peerscreen.tracking import load_review_model, log_training_run, save_pyfunc
 from peerscreen.training import TrainResult, train
-from peerscreen.writers import write_records
 
 _MODEL_HELP = "Model folder or MLflow URI (models:/NAME/VERSION, runs:/ID/model)."
 
@@ -188,15 +197,6 @@ def _print_training(result: TrainResult, target_recall: float) -> None:
     )
 
 
-def _model_and_records(
-    model: str, tracking_uri: str | None, files: list[Path], fmt: str | None, no_dedup: bool
-):
-    """What rank and tag both start from: the model, then the deduplicated records."""
-    return load_review_model(model, tracking_uri), import_records(
-        files, fmt=fmt, dedup=not no_dedup
-    ).records
-
-
 def rank_command(
     files: list[Path] = typer.Argument(
         ..., help="Records to rank (any supported format).", show_default=False
@@ -214,23 +214,35 @@ def rank_command(
     fmt: str | None = FORMAT_OPTION,
     no_dedup: bool = NO_DEDUP_OPTION,
     tracking_uri: str | None = MODEL_TRACKING_OPTION,
+    workers: int = WORKERS_OPTION,
+    resume: bool = RESUME_OPTION,
+    chunk_size: int = CHUNK_OPTION,
 ) -> None:
     """Rank records by predicted inclusion, with decision bands, flags, category and outcomes."""
-    with user_errors():
-        review_model, records = _model_and_records(model, tracking_uri, files, fmt, no_dedup)
-        with console.status(f"scoring {len(records)} records"):
-            table, summary = rank_records(records, review_model, target_recall=target_recall)
-        if output is not None:
-            write_records(table, output)
-    _print_queue(table, summary, top)
+    options = BatchOptions(
+        fmt=fmt, dedup=not no_dedup, chunk_size=chunk_size, workers=workers, resume=resume
+    )
+    spec = ScoringSpec(model, tracking_uri, with_inclusion=True, target_recall=target_recall)
+    with user_errors(), interrupt_note(output, resume):
+        review_model = _local_model(model, tracking_uri, workers)
+        with scoring_progress("ranking") as progress:
+            result = rank_files(
+                files, output, spec, options, top=top, model=review_model, progress=progress
+            )
+    _print_queue(result.head, result.summary, top)
+    print_batch_notes(result)
     if output is not None:
-        console.print(f"wrote {len(table)} ranked records to {output}")
+        console.print(f"wrote {result.n_records} ranked records to {output}")
+
+
+def _local_model(model: str, tracking_uri: str | None, workers: int):
+    """The model, loaded here when this process scores (with workers, each loads its own)."""
+    return load_review_model(model, tracking_uri) if workers <= 1 else None
 
 
 def _print_queue(table, summary: RankSummary, top: int) -> None:
-    queue = Table(
-        title=f"Screening queue (top {min(top, len(table))} of {len(table)})", title_justify="left"
-    )
+    n = summary.n_records
+    queue = Table(title=f"Screening queue (top {min(top, n)} of {n})", title_justify="left")
     queue.add_column("#", justify="right")
     queue.add_column("p", justify="right")
     queue.add_column("decision")
@@ -270,6 +282,9 @@ def tag_command(
     fmt: str | None = FORMAT_OPTION,
     no_dedup: bool = NO_DEDUP_OPTION,
     tracking_uri: str | None = MODEL_TRACKING_OPTION,
+    workers: int = WORKERS_OPTION,
+    resume: bool = RESUME_OPTION,
+    chunk_size: int = CHUNK_OPTION,
     engine: Engine = ENGINE_OPTION,
     input_path: str | None = INPUT_OPTION,
     master: str | None = MASTER_OPTION,
@@ -279,14 +294,18 @@ def tag_command(
         tag_on_spark(files, input_path, output, model, master, fmt, tracking_uri)
         return
     files = local_tag_files(files, input_path, master)
-    with user_errors():
-        review_model, records = _model_and_records(model, tracking_uri, files, fmt, no_dedup)
-        with console.status(f"tagging {len(records)} records"):
-            table = tag_records(records, review_model)
-        write_records(table, output)
-    counts = table["category"].value_counts().to_dict() if "category" in table else {}
+    options = BatchOptions(
+        fmt=fmt, dedup=not no_dedup, chunk_size=chunk_size, workers=workers, resume=resume
+    )
+    spec = ScoringSpec(model, tracking_uri)
+    with user_errors(), interrupt_note(output, resume):
+        review_model = _local_model(model, tracking_uri, workers)
+        with scoring_progress("tagging") as progress:
+            result = tag_files(files, output, spec, options, model=review_model, progress=progress)
+    counts = result.categories
     console.print("categories: " + ", ".join(f"{n} {c}" for c, n in counts.items()))
-    console.print(f"wrote {len(table)} tagged records to {output}")
+    print_batch_notes(result)
+    console.print(f"wrote {result.n_records} tagged records to {output}")
 
 
 def register(app: typer.Typer) -> None:

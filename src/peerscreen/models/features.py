@@ -6,6 +6,8 @@ Estimators take a pandas DataFrame with the columns of `MODEL_COLUMNS` (build it
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -23,7 +25,11 @@ CRITERIA_COLUMN = "_criteria"
 
 
 def model_frame(records: RecordSet | pd.DataFrame) -> pd.DataFrame:
-    """The columns models read, from a RecordSet or any frame with title/abstract."""
+    """The columns models read, from a RecordSet or any frame with title/abstract.
+
+    Columns are plain Python objects (`dtype=object`): pandas would otherwise store text
+    as its string type and years as floats, turning a missing title, language or year into
+    NaN, which the criteria rules cannot read (they expect None)."""
     frame = records.frame if isinstance(records, RecordSet) else records
     title = frame["title"] if "title" in frame else pd.Series([None] * len(frame))
     abstract = frame["abstract"] if "abstract" in frame else pd.Series([None] * len(frame))
@@ -37,7 +43,8 @@ def model_frame(records: RecordSet | pd.DataFrame) -> pd.DataFrame:
             "year": _column(frame, "year", None),
             "language": _column(frame, "language", None),
             "mesh": [m if isinstance(m, list) else [] for m in _column(frame, "mesh", None)],
-        }
+        },
+        dtype=object,
     )
     if CRITERIA_COLUMN in frame:
         out[CRITERIA_COLUMN] = list(frame[CRITERIA_COLUMN])
@@ -158,3 +165,166 @@ class CriteriaFeatures(TransformerMixin, BaseEstimator):
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         return self.feature_names_out_
+
+
+# -- the same features, faster: for scoring many records ------------------------------------
+class CachedTextVectorizer:
+    """A fitted `CountVectorizer`/`TfidfVectorizer` whose `transform` gives the very same
+    matrix, 3-5x sooner: what `rank` and `tag` use on large inputs.
+
+    scikit-learn builds every n-gram string of every document in Python and counts it in a
+    dict, catching a KeyError for each n-gram outside the vocabulary (most of them, in new
+    text). Here character n-grams (`char_wb`, built word by word) are looked up once per
+    distinct word and kept as vocabulary indices; word n-grams come from scikit-learn's own
+    analyzer steps and are looked up without exceptions. Counts go into the same sorted CSR
+    layout, then through the vectorizer's own TF-IDF step, so the result is identical.
+    """
+
+    #: Distinct words kept (about 200 bytes each); the cache restarts when full.
+    CACHE_WORDS = 300_000
+
+    def __init__(self, vectorizer: Any):
+        self.vectorizer = vectorizer
+        self._words: dict[str, np.ndarray] = {}
+
+    @staticmethod
+    def supports(vectorizer: Any) -> bool:
+        return (
+            hasattr(vectorizer, "vocabulary_")
+            and getattr(vectorizer, "analyzer", None) in ("char_wb", "word")
+            and getattr(vectorizer, "input", None) == "content"
+            and hasattr(vectorizer, "_char_wb_ngrams")
+            and hasattr(vectorizer, "_word_ngrams")
+        )
+
+    def transform(self, documents: Any) -> Any:
+        vec = self.vectorizer
+        docs = [vec.decode(doc) for doc in documents]
+        preprocess = vec.build_preprocessor()
+        if vec.analyzer == "char_wb":
+            rows = self._char_wb_rows(preprocess, docs)
+        else:
+            rows = self._word_rows(preprocess, docs)
+        counts = _count_matrix(rows, len(docs), len(vec.vocabulary_), vec.dtype)
+        if vec.binary:
+            counts.data.fill(1)
+        tfidf = getattr(vec, "_tfidf", None)
+        return counts if tfidf is None else tfidf.transform(counts, copy=False)
+
+    def _char_wb_rows(self, preprocess: Any, docs: list[str]) -> Iterator[np.ndarray]:
+        """Per document, the vocabulary index of every character n-gram occurrence."""
+        vec, cache = self.vectorizer, self._words
+        if len(cache) > self.CACHE_WORDS:
+            cache.clear()
+        split = vec._white_spaces.sub
+        for doc in docs:
+            words = split(" ", preprocess(doc)).split()
+            found = list(map(cache.get, words))
+            for position in [i for i, ids in enumerate(found) if ids is None]:
+                found[position] = self._word_ngram_ids(words[position])
+            yield np.concatenate(found) if found else _NO_IDS
+
+    def _word_ngram_ids(self, word: str) -> np.ndarray:
+        vec = self.vectorizer
+        found = map(vec.vocabulary_.get, vec._char_wb_ngrams(word))
+        ids = self._words[word] = np.array([i for i in found if i is not None], np.int32)
+        return ids
+
+    def _word_rows(self, preprocess: Any, docs: list[str]) -> Iterator[np.ndarray]:
+        """Per document, the vocabulary index of every word n-gram occurrence."""
+        vec = self.vectorizer
+        vocabulary = vec.vocabulary_
+        tokenize = vec.build_tokenizer()
+        stop_words = vec.get_stop_words()
+        ngrams = _unigrams_and_bigrams if tuple(vec.ngram_range) == (1, 2) else vec._word_ngrams
+        for doc in docs:
+            found = map(vocabulary.get, ngrams(tokenize(preprocess(doc)), stop_words))
+            yield np.array([i for i in found if i is not None], np.int32)
+
+
+_NO_IDS = np.zeros(0, np.int32)
+
+
+def _unigrams_and_bigrams(tokens: list[str], stop_words: Any) -> list[str]:
+    """`_word_ngrams` for ngram_range (1, 2): the same n-grams, built twice as fast."""
+    if stop_words is not None:
+        tokens = [w for w in tokens if w not in stop_words]
+    return tokens + [f"{a} {b}" for a, b in itertools.pairwise(tokens)]
+
+
+def _count_matrix(rows: Iterable[np.ndarray], n_rows: int, width: int, dtype: Any) -> Any:
+    """Rows of feature-index occurrences -> counts in canonical CSR (sorted, summed), the
+    layout scikit-learn's `CountVectorizer` returns."""
+    indices, counts = [], []
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    for row, occurrences in enumerate(rows, 1):
+        present, count = _counted(occurrences)
+        indices.append(present)
+        counts.append(count)
+        indptr[row] = indptr[row - 1] + len(present)
+    index_type = np.int32 if indptr[-1] <= np.iinfo(np.int32).max else np.int64
+    matrix = sparse.csr_array(
+        (
+            np.concatenate(counts).astype(dtype) if counts else np.zeros(0, dtype),
+            np.concatenate(indices).astype(index_type) if indices else np.zeros(0, index_type),
+            indptr.astype(index_type),
+        ),
+        shape=(n_rows, width),
+    )
+    matrix.has_sorted_indices = True
+    return _sparse_interface(matrix)
+
+
+def _counted(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct values, ascending, and how often each occurs (`np.unique` without its
+    overhead, which dominates for a few thousand values)."""
+    n = len(values)
+    if not n:
+        return values, np.zeros(0, np.int64)
+    ordered = np.sort(values)
+    first = np.empty(n, dtype=bool)
+    first[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    counts = np.empty(len(starts), dtype=np.int64)
+    counts[:-1] = starts[1:] - starts[:-1]
+    counts[-1] = n - starts[-1]
+    return ordered[starts], counts
+
+
+def _sparse_interface(matrix: Any) -> Any:
+    """scikit-learn's choice between sparse arrays and matrices (its config decides)."""
+    try:
+        from sklearn.utils._sparse import _align_api_if_sparse
+    except ImportError:  # older scikit-learn: vectorizers return sparse matrices
+        return sparse.csr_matrix(matrix)
+    return _align_api_if_sparse(matrix)
+
+
+def fast_featurizer(featurizer: Any) -> Any:
+    """A copy of a fitted featurizer with every text vectorizer inside a `ColumnTransformer`
+    replaced by a `CachedTextVectorizer` (same output, faster); unchanged when there is
+    none. The copy shares the fitted estimators, so it costs nothing to make."""
+    import copy
+
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import Pipeline
+
+    if isinstance(featurizer, Pipeline):
+        steps = [(name, fast_featurizer(step)) for name, step in featurizer.steps]
+        if all(new is old for (_, new), (_, old) in zip(steps, featurizer.steps, strict=True)):
+            return featurizer
+        faster = copy.copy(featurizer)
+        faster.steps = steps
+        return faster
+    if isinstance(featurizer, ColumnTransformer) and hasattr(featurizer, "transformers_"):
+        parts = [
+            (name, CachedTextVectorizer(t) if CachedTextVectorizer.supports(t) else t, cols)
+            for name, t, cols in featurizer.transformers_
+        ]
+        if not any(isinstance(t, CachedTextVectorizer) for _, t, _ in parts):
+            return featurizer
+        faster = copy.copy(featurizer)
+        faster.transformers_ = parts
+        return faster
+    return featurizer

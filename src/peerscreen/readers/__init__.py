@@ -105,14 +105,8 @@ def read_file(path: str | Path, fmt: str | None = None) -> tuple[RecordSet, File
     except OSError as exc:
         raise InputError(path, f"cannot be read ({exc.strerror or exc})") from None
     n = len(next(iter(columns.values()))) if columns else 0
-    ids = columns.get("record_id") or [None] * n
     stem = path.stem if path.is_file() else path.name
-    columns["record_id"] = [
-        str(rid).strip() if rid not in (None, "") else f"{stem}-{i}" for i, rid in enumerate(ids, 1)
-    ]
-    columns["source_file"] = [str(path)] * n
-    columns["source_position"] = list(range(1, n + 1))
-    records = RecordSet.from_columns(columns)
+    records = identified_records(columns, path, stem)
     records = _unique_ids(records, stem, notes)
     frame = records.frame
     report = FileReport(
@@ -125,6 +119,20 @@ def read_file(path: str | Path, fmt: str | None = None) -> tuple[RecordSet, File
         warnings=notes.warnings,
     )
     return records, report
+
+
+def identified_records(columns: dict, path: Path, stem: str, first: int = 1) -> RecordSet:
+    """Cleaned records with ids and provenance: records without an id get `stem-N`, N
+    counting from 1 over the file (`first` is the position of the first of `columns`)."""
+    n = len(next(iter(columns.values()))) if columns else 0
+    ids = columns.get("record_id") or [None] * n
+    columns["record_id"] = [
+        str(rid).strip() if rid not in (None, "") else f"{stem}-{i}"
+        for i, rid in enumerate(ids, first)
+    ]
+    columns["source_file"] = [str(path)] * n
+    columns["source_position"] = list(range(first, first + n))
+    return RecordSet.from_columns(columns)
 
 
 def _unique_ids(records: RecordSet, stem: str, notes: ReadNotes) -> RecordSet:

@@ -97,13 +97,16 @@ def read_text(path: Path, notes: ReadNotes) -> str:
         return data.decode("latin-1")
 
 
-def check_field_sizes(path: Path, columns: Columns, *, unit: str = "record") -> None:
-    """Reject any field longer than MAX_FIELD_CHARS, naming the record that holds it."""
+def check_field_sizes(
+    path: Path, columns: Columns, *, unit: str = "record", first: int = 1
+) -> None:
+    """Reject any field longer than MAX_FIELD_CHARS, naming the record that holds it
+    (`first`: the number of the first record in `columns`, for files read in chunks)."""
     for name, values in columns.items():
         longest = max((len(v) for v in values if isinstance(v, str)), default=0)
         if longest <= MAX_FIELD_CHARS:
             continue
-        for position, value in enumerate(values, 1):
+        for position, value in enumerate(values, first):
             if isinstance(value, str) and len(value) > MAX_FIELD_CHARS:
                 raise InputError(
                     path,

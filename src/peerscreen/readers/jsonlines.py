@@ -19,28 +19,34 @@ from peerscreen.readers.base import (
 from peerscreen.readers.tabular import match_columns
 
 
+def parse_jsonl_line(
+    path: Path, line: str, number: int, mappings: dict[tuple[str, ...], dict[str, str]]
+) -> dict[str, Any]:
+    """One line -> one record row (`mappings` caches the column match per set of keys)."""
+    try:
+        item = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise InputError(path, f"broken JSON ({exc.msg})", location=f"line {number}") from None
+    if not isinstance(item, dict):
+        raise InputError(path, "each line must be a JSON object", location=f"line {number}")
+    keys = tuple(item)
+    mapping = mappings.get(keys)
+    if mapping is None:
+        mapping = mappings[keys] = match_columns(list(keys))
+    row = {target: item.get(source) for target, source in mapping.items()}
+    for key, value in item.items():
+        if key not in mapping.values():
+            row[key] = value
+    return row
+
+
 def read_jsonl(path: Path, notes: ReadNotes) -> Columns:
     text = read_text(path, notes)
     rows: list[dict[str, Any]] = []
     mappings: dict[tuple[str, ...], dict[str, str]] = {}
     for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(path, f"broken JSON ({exc.msg})", location=f"line {number}") from None
-        if not isinstance(item, dict):
-            raise InputError(path, "each line must be a JSON object", location=f"line {number}")
-        keys = tuple(item)
-        mapping = mappings.get(keys)
-        if mapping is None:
-            mapping = mappings[keys] = match_columns(list(keys))
-        row = {target: item.get(source) for target, source in mapping.items()}
-        for key, value in item.items():
-            if key not in mapping.values():
-                row[key] = value
-        rows.append(row)
+        if line.strip():
+            rows.append(parse_jsonl_line(path, line, number, mappings))
     if not rows:
         raise InputError(path, "the file holds no JSON records")
     columns = rows_to_columns(rows)

@@ -86,8 +86,11 @@ def match_columns(names: list[str]) -> dict[str, str]:
     return mapping
 
 
-def table_to_columns(path: Path, names: list[str], raw: dict[str, list]) -> Columns:
-    """Rename raw string columns into record columns; error when there is no text column."""
+def table_to_columns(
+    path: Path, names: list[str], raw: dict[str, list], *, first: int = 1
+) -> Columns:
+    """Rename raw string columns into record columns; error when there is no text column.
+    `first` numbers the first row (for files read in chunks)."""
     mapping = match_columns(names)
     if "title" not in mapping and "abstract" not in mapping:
         shown = ", ".join(names[:12]) + (" ..." if len(names) > 12 else "")
@@ -104,7 +107,7 @@ def table_to_columns(path: Path, names: list[str], raw: dict[str, list]) -> Colu
     for name in names:
         if name not in used and name not in columns:
             columns[name] = [v if v != "" else None for v in raw[name]]
-    check_field_sizes(path, columns, unit="row")
+    check_field_sizes(path, columns, unit="row", first=first)
     return columns
 
 
