@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from peerscreen import scoring
 from peerscreen.cli import app
+from peerscreen.dedup import KeyIndex
 from peerscreen.errors import InputError
 from peerscreen.readers import chunked, read_file
 from peerscreen.readers.chunked import iter_chunks, scan_columns
@@ -188,6 +189,35 @@ def test_streamed_dedup_drops_repeats_of_kept_records(trained, tmp_path):
     out = pd.read_csv(tmp_path / "out.csv")
     assert out["record_id"].tolist() == ["dups-1", "dups-4"]  # a different DOI is kept
     assert result.dropped_duplicates == 2
+
+
+def test_streamed_files_get_every_column_and_unique_ids(trained, tmp_path):
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    first.write_text(json.dumps({"record_id": "r1", "title": "One", "source_db": "x"}) + "\n")
+    second.write_text(
+        "\n".join(
+            json.dumps({"record_id": rid, "title": f"Title {rid}", "note": "n"})
+            for rid in ("r1", "r2")
+        )
+        + "\n"
+    )
+    spec = ScoringSpec("unused")
+    options = BatchOptions(stream=True, chunk_size=1)
+    tag_files([first, second], tmp_path / "out.jsonl", spec, options, model=trained.model)
+    out = pd.read_json(tmp_path / "out.jsonl", lines=True)
+    assert out["record_id"].tolist() == ["r1", "b:r1", "r2"]  # a repeat from a later file
+    assert {"source_db", "note"} <= set(out.columns)
+    assert out["note"].isna().tolist() == [True, False, False]
+
+
+def test_key_index_keeps_first_values_and_finds_merged_keys():
+    index = KeyIndex()
+    index.MERGE = 4
+    for key in range(10):
+        index.add(key, (key, -key))
+    index.add(3, (0, 0))  # already there: the first values stay
+    assert len(index) == 10 and index.get(3) == (3, -3) and index.get(9) == (9, -9)
+    assert 11 not in index and index.get(-5) is None
 
 
 # -- failures and --resume -----------------------------------------------------------------

@@ -149,6 +149,57 @@ def _merge_into(rows: dict[str, list], keep: int, other: int, report: DedupRepor
         )
 
 
+class KeyIndex:
+    """A set of 64-bit keys, each with two 64-bit values, in about 24 bytes a key.
+
+    For state that grows with the input (the keys of every record seen so far): a Python
+    set or dict spends about 100 bytes a key. Recent keys sit in a small dict; every
+    `MERGE` of them move into sorted NumPy arrays, searched by bisection.
+    """
+
+    MERGE = 1 << 16
+    #: The value of an absent key, and of "no value" (`hash` never returns -1).
+    NONE = -1
+
+    def __init__(self) -> None:
+        self._keys = np.zeros(0, dtype=np.int64)
+        self._values = np.zeros((0, 2), dtype=np.int64)
+        self._recent: dict[int, tuple[int, int]] = {}
+
+    def __len__(self) -> int:
+        return len(self._keys) + len(self._recent)
+
+    def __contains__(self, key: int) -> bool:
+        return self.get(key) is not None
+
+    def get(self, key: int) -> tuple[int, int] | None:
+        found = self._recent.get(key)
+        if found is not None:
+            return found
+        at = int(np.searchsorted(self._keys, key))
+        if at < len(self._keys) and self._keys[at] == key:
+            first, second = self._values[at].tolist()
+            return first, second
+        return None
+
+    def add(self, key: int, values: tuple[int, int] = (NONE, NONE)) -> None:
+        """Record `key` (its first values are kept if it is already there)."""
+        if key in self._recent or key in self:
+            return
+        self._recent[key] = values
+        if len(self._recent) >= self.MERGE:
+            self._merge()
+
+    def _merge(self) -> None:
+        keys = np.fromiter(self._recent, dtype=np.int64, count=len(self._recent))
+        values = np.array(list(self._recent.values()), dtype=np.int64).reshape(-1, 2)
+        keys = np.concatenate([self._keys, keys])
+        values = np.concatenate([self._values, values])
+        order = np.argsort(keys, kind="stable")
+        self._keys, self._values = keys[order], values[order]
+        self._recent = {}
+
+
 class StreamingDedup:
     """One-pass deduplication for inputs read in chunks (too large for `deduplicate`).
 
@@ -156,15 +207,15 @@ class StreamingDedup:
     titles of at least `MIN_TITLE_KEY` letters, never between records whose DOIs or PMIDs
     differ) of an earlier record that was kept. Unlike `deduplicate`, the kept record has
     already been written, so nothing is merged into it: a dropped duplicate's extra fields
-    and labels are lost. Memory holds 64-bit hashes of the keys of kept records (roughly
-    150 bytes a record), not the records.
+    and labels are lost. Memory holds 64-bit hashes of the keys of kept records (about 40
+    bytes a record, `KeyIndex`), not the records.
     """
 
     def __init__(self) -> None:
-        self._dois: set[int] = set()
-        self._pmids: set[int] = set()
+        self._dois = KeyIndex()
+        self._pmids = KeyIndex()
         #: title+year key -> (DOI hash, PMID hash) of the kept record that has it
-        self._titles: dict[int, tuple[int | None, int | None]] = {}
+        self._titles = KeyIndex()
         self.dropped: Counter[str] = Counter()
 
     def filter(self, records: RecordSet) -> RecordSet:
@@ -181,26 +232,31 @@ class StreamingDedup:
         return RecordSet(frame[np.array(keep)].reset_index(drop=True))
 
     def _keep(self, doi: object, pmid: object, title: object, year: object) -> bool:
-        doi_key = hash(doi) if isinstance(doi, str) and doi else None
-        pmid_key = hash(pmid) if isinstance(pmid, str) and pmid else None
-        if doi_key is not None and doi_key in self._dois:
+        none = KeyIndex.NONE
+        doi_key = hash(doi) if isinstance(doi, str) and doi else none
+        pmid_key = hash(pmid) if isinstance(pmid, str) and pmid else none
+        if doi_key != none and doi_key in self._dois:
             self.dropped["doi"] += 1
             return False
-        if pmid_key is not None and pmid_key in self._pmids:
+        if pmid_key != none and pmid_key in self._pmids:
             self.dropped["pmid"] += 1
             return False
         title_key_hash = self._title_key(title, year)
-        if title_key_hash is not None and title_key_hash in self._titles:
-            kept_doi, kept_pmid = self._titles[title_key_hash]
-            if not _differ(doi_key, kept_doi) and not _differ(pmid_key, kept_pmid):
+        if title_key_hash is not None:
+            kept = self._titles.get(title_key_hash)
+            if (
+                kept is not None
+                and not _differ(doi_key, kept[0])
+                and not _differ(pmid_key, kept[1])
+            ):
                 self.dropped["title+year"] += 1
                 return False
-        if doi_key is not None:
+        if doi_key != none:
             self._dois.add(doi_key)
-        if pmid_key is not None:
+        if pmid_key != none:
             self._pmids.add(pmid_key)
         if title_key_hash is not None:
-            self._titles.setdefault(title_key_hash, (doi_key, pmid_key))
+            self._titles.add(title_key_hash, (doi_key, pmid_key))
         return True
 
     @staticmethod
@@ -211,5 +267,6 @@ class StreamingDedup:
         return hash((key, None if year is None or year is pd.NA else int(year)))
 
 
-def _differ(mine: int | None, theirs: int | None) -> bool:
-    return mine is not None and theirs is not None and mine != theirs
+def _differ(mine: int, theirs: int) -> bool:
+    none = KeyIndex.NONE
+    return mine != none and theirs != none and mine != theirs

@@ -8,8 +8,10 @@ patterns it could not rule out.
 
 The proof is conservative. A pattern's *required* tokens (no `OP`, or `OP: "!"`) each
 consume one token, optional ones (`OP: "?"`) zero or one. A required token with a `LOWER`
-or `ORTH`/`TEXT` value (or an `IN` list of them), or `LIKE_NUM: true`, can only sit on a
-token with that value; any other attribute or predicate is taken to match any token. A
+value (or an `IN` list of them) can only sit on a token with that lower-case form, one with
+an `ORTH`/`TEXT` value on a token whose lower-case form is that value's (a weaker test, as
+spaCy's `LOWER` is `str.lower` of the text), one with `LIKE_NUM: true` on a number-like
+token; any other attribute or predicate is taken to match any token. A
 pattern is ruled out when (1) some required token's values do not occur in the doc at
 all, or (2) for patterns of only required and optional tokens, the required tokens cannot
 be placed in order with the gaps the optional tokens allow. Patterns with `+`, `*` or
@@ -30,20 +32,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from spacy.attrs import LIKE_NUM, LOWER, ORTH
+from spacy.attrs import LIKE_NUM, LOWER
 from spacy.matcher import Matcher
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
-#: Columns of `Doc.to_array([LOWER, ORTH, LIKE_NUM])`.
-_COLUMNS = {"LOWER": 0, "ORTH": 1, "TEXT": 1}
-_LIKE_NUM_COLUMN = 2
+#: Columns of `Doc.to_array([LOWER, LIKE_NUM])`.
+_LOWER_COLUMN, _LIKE_NUM_COLUMN = 0, 1
 
 
 @dataclass
 class _Condition:
-    """The values one required token can take: string hashes in one column (LOWER or
-    ORTH), or any number-like token. `ids` and `lookup` index the gate's sorted table of
+    """The values one required token can take: hashes of lower-case forms, or any
+    number-like token. `ids` and `lookup` index the gate's sorted table of
     every condition's hashes (filled in by `PatternGate._compile`)."""
 
     column: int
@@ -54,12 +55,12 @@ class _Condition:
     def present(self, doc: _DocIndex) -> bool:
         if self.column == _LIKE_NUM_COLUMN:
             return doc.has_number
-        return not self.ids.isdisjoint(doc.seen[self.column])
+        return not self.ids.isdisjoint(doc.seen)
 
     def mask(self, doc: _DocIndex) -> np.ndarray:
         if self.column == _LIKE_NUM_COLUMN:
             return doc.numbers
-        return self.lookup[doc.ids[self.column]]
+        return self.lookup[doc.ids]
 
 
 @dataclass(frozen=True)
@@ -79,10 +80,10 @@ class _DocIndex:
     so each condition is a set test or one array lookup."""
 
     def __init__(self, doc: Doc, table: np.ndarray):
-        columns = doc.to_array([LOWER, ORTH, LIKE_NUM])
+        columns = doc.to_array([LOWER, LIKE_NUM])
         self.length = len(columns)
-        self.ids = [_positions(table, columns[:, c]) for c in (0, 1)]
-        self.seen = [set(ids[ids < len(table)].tolist()) for ids in self.ids]
+        self.ids = _positions(table, columns[:, _LOWER_COLUMN])
+        self.seen = set(self.ids[self.ids < len(table)].tolist())
         self.numbers = columns[:, _LIKE_NUM_COLUMN] != 0
         self.has_number = bool(self.numbers.any())
 
@@ -135,14 +136,15 @@ class PatternGate:
         self._table = None
 
     def _condition(self, spec: dict) -> _Condition | None:
-        for name, column in _COLUMNS.items():
+        for name in ("LOWER", "ORTH", "TEXT"):
             value = spec.get(name)
             if isinstance(value, dict) and "IN" in value:
                 value = value["IN"]
             if isinstance(value, str):
                 value = [value]
             if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
-                return _Condition(column, tuple(self.vocab.strings.add(v) for v in value))
+                forms = value if name == "LOWER" else [v.lower() for v in value]
+                return _Condition(_LOWER_COLUMN, tuple(self.vocab.strings.add(v) for v in forms))
         if spec.get("LIKE_NUM") is True:
             return _Condition(_LIKE_NUM_COLUMN)
         return None

@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from peerscreen.dedup import StreamingDedup
+from peerscreen.dedup import KeyIndex, StreamingDedup
 from peerscreen.errors import PeerscreenError
 from peerscreen.ingest import import_records
 from peerscreen.models.review_model import DECISIONS
@@ -146,11 +146,11 @@ class RecordSource:
 
     def _streamed(self) -> Iterator[Chunk]:
         columns = self._columns()  # None: one file, all its chunks alike
-        earlier_ids: set[int] = set()
+        earlier_ids = KeyIndex()  # ids of the files before this one
         index, done = 0, 0
         for path in self.files:
             position = ReadPosition(path)
-            file_ids: set[int] = set()
+            file_ids: list[int] = []
             stem = path.stem if path.is_file() else path.name
             chunks = iter_chunks(
                 path, self.options.fmt, self.options.chunk_size, self.notes, position
@@ -165,7 +165,8 @@ class RecordSource:
                     yield Chunk(index, part, done + position.bytes)
                     index += 1
             done += position.size
-            earlier_ids |= file_ids
+            for key in file_ids:
+                earlier_ids.add(key)
 
     def _columns(self) -> list[str] | None:
         """Every file's columns, in the order `import` would give them; None for a single
@@ -192,12 +193,14 @@ def _conformed(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return frame[columns]
 
 
-def _prefix_repeated_ids(frame: pd.DataFrame, stem: str, earlier: set[int], mine: set[int]) -> None:
+def _prefix_repeated_ids(
+    frame: pd.DataFrame, stem: str, earlier: KeyIndex, mine: list[int]
+) -> None:
     """A record id already used by an earlier file becomes `stem:id`."""
     ids = frame["record_id"].tolist()
     keys = [hash(rid) for rid in ids]
-    mine.update(keys)
-    if earlier and not earlier.isdisjoint(keys):
+    mine.extend(keys)
+    if len(earlier) and any(key in earlier for key in keys):
         frame["record_id"] = [
             f"{stem}:{rid}" if key in earlier else rid for rid, key in zip(ids, keys, strict=True)
         ]

@@ -30,6 +30,7 @@ import pyarrow as pa
 from pyarrow import csv as pa_csv
 from pyarrow import parquet as pa_parquet
 
+from peerscreen.dedup import KeyIndex
 from peerscreen.errors import InputError
 from peerscreen.readers import READERS, _spec, identified_records
 from peerscreen.readers.base import (
@@ -151,7 +152,7 @@ class RepeatedIds:
     `read_file` does, remembering a 64-bit hash per id rather than the id."""
 
     def __init__(self) -> None:
-        self._seen: set[int] = set()
+        self._seen = KeyIndex()
         self._counts: dict[str, int] = {}
 
     @property
