@@ -43,8 +43,8 @@ class _RateColumn(ProgressColumn):
     def render(self, task: Task) -> Text:
         records = task.fields.get("records", 0)
         elapsed = task.elapsed or 0
-        rate = f"{records / elapsed:,.0f} records/s" if elapsed > 0 and records else ""
-        return Text(f"{records:,} records {rate}", style="progress.data.speed")
+        rate = f", {records / elapsed:,.0f}/s" if elapsed > 0 and records else ""
+        return Text(f"{records:,} records{rate}", style="progress.data.speed")
 
 
 @contextlib.contextmanager
@@ -57,7 +57,7 @@ def scoring_progress(description: str) -> Iterator[ProgressCallback]:
         return
     bar = Progress(
         TextColumn("{task.description}"),
-        BarColumn(),
+        BarColumn(bar_width=24),
         TaskProgressColumn(),
         _RateColumn(),
         TimeElapsedColumn(),
