@@ -175,8 +175,9 @@ class CachedTextVectorizer:
     scikit-learn builds every n-gram string of every document in Python and counts it in a
     dict, catching a KeyError for each n-gram outside the vocabulary (most of them, in new
     text). Here character n-grams (`char_wb`, built word by word) are looked up once per
-    distinct word and kept as vocabulary indices; word n-grams come from scikit-learn's own
-    analyzer steps and are looked up without exceptions. Counts go into the same sorted CSR
+    distinct word and kept as vocabulary indices; words are tokenised once per distinct
+    whitespace-separated piece with scikit-learn's own tokenizer and stop words, and their
+    n-grams looked up without exceptions. Counts go into the same sorted CSR
     layout, then through the vectorizer's own TF-IDF step, so the result is identical.
     """
 
@@ -186,6 +187,7 @@ class CachedTextVectorizer:
     def __init__(self, vectorizer: Any):
         self.vectorizer = vectorizer
         self._words: dict[str, np.ndarray] = {}
+        self._pieces: dict[str, list[str]] = {}
 
     @staticmethod
     def supports(vectorizer: Any) -> bool:
@@ -231,15 +233,27 @@ class CachedTextVectorizer:
         return ids
 
     def _word_rows(self, preprocess: Any, docs: list[str]) -> Iterator[np.ndarray]:
-        """Per document, the vocabulary index of every word n-gram occurrence."""
-        vec = self.vectorizer
+        """Per document, the vocabulary index of every word n-gram occurrence.
+
+        Tokens never span whitespace (the token pattern matches word characters), so the
+        tokens of a document are those of its whitespace-separated pieces, in order; each
+        distinct piece is tokenised (and stop words dropped) once."""
+        vec, cache = self.vectorizer, self._pieces
+        if len(cache) > self.CACHE_WORDS:
+            cache.clear()
         vocabulary = vec.vocabulary_
         tokenize = vec.build_tokenizer()
-        stop_words = vec.get_stop_words()
+        stop_words = vec.get_stop_words() or frozenset()
         ngrams = _unigrams_and_bigrams if tuple(vec.ngram_range) == (1, 2) else vec._word_ngrams
         for doc in docs:
-            found = map(vocabulary.get, ngrams(tokenize(preprocess(doc)), stop_words))
-            yield np.array([i for i in found if i is not None], np.int32)
+            pieces = preprocess(doc).split()
+            found = list(map(cache.get, pieces))
+            for position in [i for i, tokens in enumerate(found) if tokens is None]:
+                piece = pieces[position]
+                found[position] = cache[piece] = [w for w in tokenize(piece) if w not in stop_words]
+            tokens = list(itertools.chain.from_iterable(found))
+            ids = map(vocabulary.get, ngrams(tokens, None))
+            yield np.array([i for i in ids if i is not None], np.int32)
 
 
 _NO_IDS = np.zeros(0, np.int32)
