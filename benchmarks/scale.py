@@ -14,7 +14,7 @@ would make the criteria rules look several times slower than they are.
 
 `peerscreen tag` runs as a subprocess under `/usr/bin/time -v`. Its "Maximum resident set
 size" is that of the largest single process (the parent or one worker), so the script also
-samples the whole process tree from /proc every 0.5 s and reports its peak summed RSS and
+samples the whole process tree from /proc every second and reports its peak summed RSS and
 summed PSS. Results are printed and written to `benchmarks/results/scale.md`.
 """
 
@@ -235,13 +235,15 @@ def tree_memory(root: int) -> tuple[int, int]:
 class TreeSampler(threading.Thread):
     """Sample the process tree's memory every `interval` seconds; keep the peaks."""
 
-    def __init__(self, pid: int, interval: float = 0.5):
+    def __init__(self, pid: int, interval: float = 1.0):
         super().__init__(daemon=True)
         self.pid, self.interval = pid, interval
         self.peak_rss = self.peak_pss = 0
         self.done = threading.Event()
 
     def run(self) -> None:
+        # reading smaps_rollup walks page tables: a few % of a core at 2 samples a second,
+        # which the measured run would lose
         while not self.done.wait(self.interval):
             rss, pss = tree_memory(self.pid)
             self.peak_rss, self.peak_pss = max(self.peak_rss, rss), max(self.peak_pss, pss)
@@ -254,6 +256,7 @@ def run_tag(source: Path, output: Path, workers: int, model: Path, dedup: bool) 
     command = [str(exe), "tag", str(source), "-o", str(output), "--model", str(model)]
     command += ["--workers", str(workers)] + ([] if dedup else ["--no-dedup"])
     timed = [TIME, "-v", *command] if Path(TIME).exists() else command
+    load = os.getloadavg()[0]
     start = time.perf_counter()
     process = subprocess.Popen(timed, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     sampler = TreeSampler(process.pid)
@@ -271,6 +274,7 @@ def run_tag(source: Path, output: Path, workers: int, model: Path, dedup: bool) 
     )
     return {
         "command": " ".join(command),
+        "load": load,
         "wall": wall,
         "cpu": cpu,
         "time_max_rss": int(found.group(1)) * 1024 if found else 0,
@@ -280,34 +284,53 @@ def run_tag(source: Path, output: Path, workers: int, model: Path, dedup: bool) 
     }
 
 
-def _markdown(args: argparse.Namespace, size: int, result: dict) -> str:
+_HEADER = (
+    "| date | records | input MB | workers | load before | wall s | records/s | CPU s "
+    "| max RSS, one process (time -v) | peak RSS, tree summed | peak PSS, tree summed |"
+)
+
+
+def _row(args: argparse.Namespace, size: int, result: dict) -> str:
     n, gb = args.records, 1024**3
-    load = os.getloadavg()[0]
+    return (
+        f"| {time.strftime('%Y-%m-%d %H:%M')} | {n:,} | {size / 1e6:.0f} | {args.workers} | "
+        f"{result['load']:.1f} | {result['wall']:.0f} | {n / result['wall']:,.0f} | "
+        f"{result['cpu']:.0f} | {result['time_max_rss'] / gb:.2f} GB | "
+        f"{result['tree_rss'] / gb:.2f} GB | {result['tree_pss'] / gb:.2f} GB |"
+    )
+
+
+def _markdown(row: str, result: dict) -> str:
+    """The results page: earlier runs' rows are kept, newest last."""
+    earlier = []
+    if RESULTS.exists():
+        earlier = [
+            line
+            for line in RESULTS.read_text(encoding="utf-8").splitlines()
+            if line.startswith("| 20")
+        ]
     return "\n".join(
         [
             "# Scale benchmark: `peerscreen tag` on generated records",
             "",
-            f"`python benchmarks/scale.py --records {n} --workers {args.workers} "
-            f"--format {args.format}` on {os.cpu_count()} cores, {time.strftime('%Y-%m-%d')} "
-            f"(load average {load:.1f} at the end: the machine is shared).",
+            "`python benchmarks/scale.py [--records N]` (`make bench-scale`: 1,000,000 records):",
+            "`peerscreen tag RECORDS.csv -o tagged.parquet --workers 2` under `/usr/bin/time -v`",
+            f"on a {os.cpu_count()}-core machine shared with other work (the 1-minute load",
+            "average before each run is shown: above 0.5, other work took CPU time from it).",
             "",
-            f"Command timed: `{result['command']}`",
-            "",
-            "| records | input MB | workers | wall s | records/s | CPU s (all processes) "
-            "| max RSS, one process (time -v) | peak RSS, tree summed | peak PSS, tree summed |",
-            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-            f"| {n:,} | {size / 1e6:.0f} | {args.workers} | {result['wall']:.0f} | "
-            f"{n / result['wall']:,.0f} | {result['cpu']:.0f} | "
-            f"{result['time_max_rss'] / gb:.2f} GB | {result['tree_rss'] / gb:.2f} GB | "
-            f"{result['tree_pss'] / gb:.2f} GB |",
+            _HEADER,
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+            *earlier,
+            row,
             "",
             "Target (issue 6): 1,000,000 records in at most 600 s and 2 GB peak RSS (stretch:",
             "180 s, 1.5 GB). Wall time includes starting Python, loading the model in each",
-            "worker and reading the input; generating the input is not timed. Summed RSS counts",
-            "libraries shared by the processes once per process (an upper bound); PSS counts",
-            "them once.",
+            "worker and reading the input; generating the input is not timed. CPU s is user +",
+            "system time of all processes. `time -v` reports the largest single process; the",
+            "tree is sampled every second: summed RSS counts libraries shared by the processes",
+            "once per process (an upper bound), PSS counts them once.",
             "",
-            f"Output: {result['stdout']}",
+            f"Last run: `{result['command']}`: {result['stdout']}",
             "",
         ]
     )
@@ -343,7 +366,8 @@ def main() -> None:
             f"{result['tree_rss'] / gb:.2f} GB RSS / {result['tree_pss'] / gb:.2f} GB PSS"
         )
         if not args.no_write:
-            RESULTS.write_text(_markdown(args, source.stat().st_size, result), encoding="utf-8")
+            row = _row(args, source.stat().st_size, result)
+            RESULTS.write_text(_markdown(row, result), encoding="utf-8")
             print(f"wrote {RESULTS}")
     finally:
         if args.dir is None:
