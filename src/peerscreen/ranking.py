@@ -16,6 +16,7 @@ import pandas as pd
 
 from peerscreen.models.review_model import ReviewModel
 from peerscreen.records import RecordSet
+from peerscreen.tracking import PYFUNC_TAG_OUTPUTS
 
 RANK_COLUMNS = (
     "rank",
@@ -31,17 +32,8 @@ RANK_COLUMNS = (
     "outcome_scores",
     "top_terms",
 )
-TAG_COLUMNS = (
-    "record_id",
-    "title",
-    "category",
-    "p_category",
-    "outcomes",
-    "outcome_scores",
-    "exclusion_reason",
-    "exclusion_flags",
-    "design",
-)
+#: What `tag` writes: the record's id and title, then the pyfunc's tag outputs.
+TAG_COLUMNS = ("record_id", "title", *PYFUNC_TAG_OUTPUTS)
 LABEL_COLUMNS = {
     "included": "label_included",
     "category": "label_category",

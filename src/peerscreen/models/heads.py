@@ -51,10 +51,7 @@ class ThresholdedMultiLabel(ClassifierMixin, BaseEstimator):
         with warnings.catch_warnings():  # a rare label can be absent from a training fold
             warnings.simplefilter("ignore", UserWarning)
             scores = cross_val_predict(base, X, Y_fit, cv=folds, method="predict_proba")
-        self.thresholds_ = np.array(
-            [best_f1_threshold(Y[:, j], scores[:, j]) for j in range(Y.shape[1])]
-        )
-        self.thresholds_[constant] = 1.0 + 1e-9
+        self.thresholds_ = f1_thresholds(Y, scores)
         self.model_ = base.fit(X, Y_fit)
         self.n_labels_ = Y.shape[1]
         return self
@@ -64,3 +61,11 @@ class ThresholdedMultiLabel(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: Any) -> np.ndarray:
         return (self.predict_proba(X) >= self.thresholds_).astype(int)
+
+
+def f1_thresholds(Y: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """Per label, the cut on out-of-fold `scores` that maximises F1; a label constant in
+    training gets a cut no score reaches, so it never fires."""
+    thresholds = np.array([best_f1_threshold(Y[:, j], scores[:, j]) for j in range(Y.shape[1])])
+    thresholds[Y.min(axis=0) == Y.max(axis=0)] = 1.0 + 1e-9
+    return thresholds

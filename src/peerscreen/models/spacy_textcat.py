@@ -52,7 +52,7 @@ from sklearn.svm import LinearSVC
 
 from peerscreen.errors import ConfigError
 from peerscreen.models.features import AddCriteria, CriteriaFeatures
-from peerscreen.models.heads import best_f1_threshold
+from peerscreen.models.heads import f1_thresholds
 from peerscreen.models.registry import Backend, register_backend
 from peerscreen.paths import PROJECT_ROOT
 
@@ -360,11 +360,7 @@ class ThresholdedTextcat(ClassifierMixin, BaseEstimator):
         for train, test in folds.split(X):
             model = clone(self.estimator).fit(X[train], Y[train])
             scores[test] = model.predict_proba(X[test])
-        self.thresholds_ = np.array(
-            [best_f1_threshold(Y[:, j], scores[:, j]) for j in range(Y.shape[1])]
-        )
-        constant = Y.min(axis=0) == Y.max(axis=0)
-        self.thresholds_[constant] = 1.0 + 1e-9
+        self.thresholds_ = f1_thresholds(Y, scores)
         self.model_ = clone(self.estimator).fit(X, Y)
         self.n_labels_ = Y.shape[1]
         return self
