@@ -142,3 +142,45 @@ def test_bench_cli_on_two_real_datasets(tmp_path, mlflow_uri):
     rows = pd.read_csv(tmp_path / "tfidf-lr.csv")
     assert len(rows) == 2 and rows["wss95"].between(-0.05, 1).all()
     assert not math.isnan(rows["buscar_recall"].iloc[0])
+
+
+def test_bench_takes_given_priors_from_a_table(tmp_path):
+    from peerscreen.writers import write_records
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    write_records(_toy(), folder / "toy.csv")
+    drawn = simulate(_toy(), seed=5).settings["prior_ids"]
+    table = tmp_path / "priors.csv"
+    table.write_text(f"dataset,seed,prior_ids\ntoy,0,{';'.join(drawn)}\n")
+    args = ["bench", str(folder), "--seeds", "0", "--results-dir", str(tmp_path), "--no-track"]
+    result = runner.invoke(app, [*args, "--priors", str(table)])
+    assert result.exit_code == 0, result.output
+    import pandas as pd
+
+    row = pd.read_csv(tmp_path / "tfidf-lr.csv").iloc[0]
+    assert row["priors"].split(";") == drawn  # seed 0 would have drawn others
+    assert drawn != simulate(_toy(), seed=0).settings["prior_ids"]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("dataset,seed\ntoy,0\n", "needs columns dataset, seed, prior_ids"),
+        ("dataset,seed,prior_ids\ntoy,zero,r1;r2\n", "line 2: seed 'zero'"),
+        ("dataset,seed,prior_ids\nother,0,r1;r2\n", "no row for toy s0"),
+    ],
+)
+def test_bad_priors_table_is_one_clear_error(tmp_path, content, message):
+    from peerscreen.writers import write_records
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    write_records(_toy(), folder / "toy.csv")
+    table = tmp_path / "priors.csv"
+    table.write_text(content)
+    args = ["bench", str(folder), "--seeds", "0", "--results-dir", str(tmp_path), "--no-track"]
+    result = runner.invoke(app, [*args, "--priors", str(table)])
+    assert result.exit_code != 0
+    assert message in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "tfidf-lr.csv").exists()

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from peerscreen.errors import PeerscreenError
 from peerscreen.plots import recall_curve
 from peerscreen.readers import read_file
 from peerscreen.reporting import markdown_table
@@ -77,6 +78,38 @@ def result_row(result: SimulationResult) -> dict[str, Any]:
     return row
 
 
+PriorTable = dict[tuple[str, int], list[str]]
+
+
+def read_prior_table(path: Path) -> PriorTable:
+    """Given priors per (dataset, seed), from a CSV with columns dataset, seed, prior_ids
+    (record ids separated by ';' or ','): so a benchmark can start from exactly the priors
+    another tool's runs drew (benchmarks/asreview writes one from ASReview's projects)."""
+    try:
+        table = pd.read_csv(path, dtype={"dataset": str, "prior_ids": str})
+    except (OSError, ValueError) as error:
+        raise PeerscreenError(f"{path}: cannot read the priors table ({error})") from None
+    missing = {"dataset", "seed", "prior_ids"} - set(table.columns)
+    if missing:
+        raise PeerscreenError(
+            f"{path}: the priors table needs columns dataset, seed, prior_ids "
+            f"(missing: {', '.join(sorted(missing))})"
+        )
+    priors: PriorTable = {}
+    for line, row in enumerate(table.itertuples(index=False), start=2):
+        ids = [i.strip() for i in str(row.prior_ids).replace(";", ",").split(",") if i.strip()]
+        try:
+            seed = int(row.seed)
+        except ValueError:
+            raise PeerscreenError(
+                f"{path}, line {line}: seed '{row.seed}' is not a whole number"
+            ) from None
+        if not ids or str(row.prior_ids) == "nan":
+            raise PeerscreenError(f"{path}, line {line}: no prior ids for {row.dataset} s{seed}")
+        priors[(str(row.dataset), seed)] = ids
+    return priors
+
+
 def run_benchmark(
     files: list[Path],
     seeds: list[int],
@@ -84,13 +117,27 @@ def run_benchmark(
     backend: str = "tfidf-lr",
     query: str = "max",
     output_dir: Path | None = None,
+    priors: PriorTable | None = None,
     on_result: Callable[[SimulationResult, Path | None], None] | None = None,
 ) -> pd.DataFrame:
+    """Simulate each file x seed in this process (one start-up for the whole benchmark).
+    Priors are drawn per seed, or taken from `priors` (see `read_prior_table`)."""
+    if priors is not None:
+        absent = [f"{f.stem} s{s}" for f in files for s in seeds if (f.stem, s) not in priors]
+        if absent:
+            raise PeerscreenError(f"the priors table has no row for {', '.join(absent[:5])}")
     rows = []
     for path in files:
         records, _ = read_file(path)
         for seed in seeds:
-            result = simulate(records, dataset=path.stem, backend=backend, query=query, seed=seed)
+            result = simulate(
+                records,
+                dataset=path.stem,
+                backend=backend,
+                query=query,
+                seed=seed,
+                prior_ids=priors[(path.stem, seed)] if priors is not None else None,
+            )
             folder = None
             if output_dir is not None:
                 folder = write_simulation(result, output_dir / f"{path.stem}-s{seed}")

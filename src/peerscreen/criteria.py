@@ -17,13 +17,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import spacy
-from spacy.matcher import Matcher, PhraseMatcher
-from spacy.tokens import Doc
-
-from peerscreen.pattern_gate import PatternGate
 from peerscreen.protocol import Cues, Protocol
+
+if TYPE_CHECKING:  # spaCy (and torch under it) loads on first use: a CLI call that never
+    # flags a record, like `simulate`, starts seconds sooner
+    from spacy.tokens import Doc
 
 #: Hits after this many characters of title are in the abstract.
 _TITLE_SEPARATOR = "\n\n"
@@ -79,6 +79,11 @@ class CriteriaFlagger:
     """Apply a protocol's rules to records. Build once, reuse: building compiles the matchers."""
 
     def __init__(self, protocol: Protocol):
+        import spacy
+        from spacy.matcher import Matcher, PhraseMatcher
+
+        from peerscreen.pattern_gate import PatternGate
+
         self.protocol = protocol
         self.nlp = spacy.blank("en")
         self.nlp.add_pipe("sentencizer")
@@ -307,36 +312,3 @@ def _combine(flags: list[Flag]) -> Flag:
         best.where,
         best.context,
     )
-
-
-# -- the same rules as a spaCy pipeline component --------------------------------------------
-if not Doc.has_extension("criteria"):
-    Doc.set_extension("criteria", default=None)
-
-
-@spacy.Language.factory("peerscreen_criteria", default_config={"config_path": None})
-def make_criteria_component(
-    nlp: spacy.Language, name: str, config_path: str | None
-) -> CriteriaComponent:
-    """`nlp.add_pipe("peerscreen_criteria", config={"config_path": "configs/review.toml"})`:
-    sets `doc._.criteria` to a `CriteriaResult` for any spaCy pipeline (it needs sentence
-    boundaries: add a "sentencizer" before it). Set `doc.user_data["title_chars"]` to mark
-    the title, and `doc.user_data["year"]`/`["language"]` for the window check."""
-    from peerscreen.protocol import load_protocol
-
-    return CriteriaComponent(CriteriaFlagger(load_protocol(config_path)))
-
-
-class CriteriaComponent:
-    def __init__(self, flagger: CriteriaFlagger):
-        self.flagger = flagger
-
-    def __call__(self, doc: Doc) -> Doc:
-        # the matchers are bound to the flagger's own vocab: re-tokenise there when needed
-        same = self.flagger.nlp.vocab is doc.vocab and doc.has_annotation("SENT_START")
-        doc_for_rules = doc if same else self.flagger.nlp(doc.text)
-        data = doc.user_data
-        doc._.criteria = self.flagger._result(
-            doc_for_rules, int(data.get("title_chars", 0)), data.get("year"), data.get("language")
-        )
-        return doc

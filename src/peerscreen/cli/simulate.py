@@ -10,7 +10,13 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from peerscreen.benchmark import run_benchmark, summarise, summary_markdown, write_simulation
+from peerscreen.benchmark import (
+    read_prior_table,
+    run_benchmark,
+    summarise,
+    summary_markdown,
+    write_simulation,
+)
 from peerscreen.cli._util import console, user_errors
 from peerscreen.datasets import benchmark_files, published_criteria, resolve_dataset
 from peerscreen.errors import PeerscreenError
@@ -163,6 +169,12 @@ def bench_command(
     output_dir: Path | None = typer.Option(
         None, "--output-dir", help="Also keep each simulation's files here."
     ),
+    priors_file: Path | None = typer.Option(
+        None,
+        "--priors",
+        help="CSV of dataset, seed, prior_ids (ids separated by ';'): start each simulation "
+        "from these priors instead of a random draw.",
+    ),
     tracking_uri: str | None = typer.Option(
         None, "--tracking-uri", help="MLflow server (default sqlite:///mlflow.db)."
     ),
@@ -182,6 +194,7 @@ def bench_command(
             missing = wanted - {f.stem for f in files}
             if missing:
                 raise PeerscreenError(f"unknown datasets: {', '.join(sorted(missing))}")
+        priors = read_prior_table(priors_file) if priors_file is not None else None
         results_dir.mkdir(parents=True, exist_ok=True)
         parent = None
         if not no_track:
@@ -191,7 +204,13 @@ def bench_command(
             mlflow.set_experiment(experiment)
             parent = mlflow.start_run(run_name=f"bench-{backend}")
             mlflow.log_params(
-                {"backend": backend, "query": query, "seeds": seeds, "n_datasets": len(files)}
+                {
+                    "backend": backend,
+                    "query": query,
+                    "seeds": seeds,
+                    "n_datasets": len(files),
+                    "priors": str(priors_file) if priors_file else "random",
+                }
             )
         scratch = tempfile.TemporaryDirectory()
         keep = output_dir or Path(scratch.name)
@@ -213,7 +232,13 @@ def bench_command(
                     )
 
                 results = run_benchmark(
-                    files, seed_list, backend=backend, query=query, output_dir=keep, on_result=done
+                    files,
+                    seed_list,
+                    backend=backend,
+                    query=query,
+                    output_dir=keep,
+                    priors=priors,
+                    on_result=done,
                 )
             summary = summarise(results)
             command = "peerscreen " + " ".join(shlex.quote(a) for a in sys.argv[1:])
