@@ -4,13 +4,17 @@ Run after `bash benchmarks/asreview/run.sh`, with the peerscreen venv:
 
     .venv/bin/python benchmarks/asreview/compare.py
     DATASETS="Donners_2021 Sep_2021" SEEDS="0" .venv/bin/python benchmarks/asreview/compare.py
+    MODE=simulate .venv/bin/python benchmarks/asreview/compare.py   # one CLI call per simulation
 
 For each dataset x seed it
 1. scores ASReview's labelling order (work/NAME_sS.order.csv, written by extract.py) with
    `peerscreen.simulation.screening_metrics` (priors excluded from the order, N and R);
-2. runs `peerscreen simulate DATA/NAME.csv --prior-ids <ASReview's priors> --seed S
-   --output-dir work/peerscreen/NAME_sS --no-track`, timed around the whole CLI call as
-   run.sh times ASReview (start-up included), one simulation at a time;
+2. runs peerscreen from exactly ASReview's priors. By default (MODE=bench) that is one call,
+   `peerscreen bench DATA --priors work/priors.csv --output-dir work/peerscreen --no-track`,
+   timed around the whole call (start-up included): the way a team runs a benchmark with
+   peerscreen. MODE=simulate runs `peerscreen simulate DATA/NAME.csv --prior-ids <priors>
+   --seed S --output-dir work/peerscreen/NAME_sS --no-track` once per simulation, timed
+   around each CLI call as run.sh times ASReview's;
 3. re-scores peerscreen's own order.csv with the same function as a check on metrics.json.
 
 Writes benchmarks/asreview/results.csv and the section "## peerscreen vs ASReview LAB 3.0.8"
@@ -47,6 +51,11 @@ DEFAULT_DATA_DIR = (ROOT.parent / "shared" / "data" / "benchmarks").resolve()
 BACKEND = os.environ.get("BACKEND")
 OURS = WORK / ("peerscreen" if not BACKEND else f"peerscreen-{BACKEND}")
 RUN_INFO = OURS / "run_info.json"
+#: "bench": one `peerscreen bench --priors` call for every simulation; "simulate": one
+#: `peerscreen simulate --prior-ids` call per simulation, as ASReview is run.
+MODE = os.environ.get("MODE", "bench")
+if MODE not in ("bench", "simulate"):
+    raise SystemExit(f"MODE must be bench or simulate, not {MODE!r}")
 PEERSCREEN = ROOT / ".venv" / "bin" / "peerscreen"
 COLUMNS = [
     "dataset",
@@ -142,6 +151,11 @@ def peerscreen_command(csv_path: Path, priors: list[str], seed: int, out: Path) 
 def peerscreen_row(
     name: str, seed: int, csv_path: Path, priors: list[str], labels: pd.Series, reuse: bool
 ) -> dict:
+    if MODE == "bench":
+        out = OURS / f"{name}-s{seed}"  # bench's folder names
+        reported = json.loads((out / "metrics.json").read_text())
+        seconds, fresh = float(reported["wall_seconds"]), True  # the loop; the call is timed whole
+        return _checked_row(name, seed, out, priors, labels, seconds, fresh)
     out = OURS / f"{name}_s{seed}"
     timing = out / "cli_seconds.txt"
     fresh = not (reuse and (out / "metrics.json").exists() and timing.exists())
@@ -154,6 +168,12 @@ def peerscreen_row(
             raise SystemExit(f"peerscreen failed on {name} s{seed}:\n{proc.stdout}\n{proc.stderr}")
         timing.write_text(f"{seconds:.3f}\n")
     seconds = float(timing.read_text())
+    return _checked_row(name, seed, out, priors, labels, seconds, fresh)
+
+
+def _checked_row(
+    name: str, seed: int, out: Path, priors: list[str], labels: pd.Series, seconds: float, fresh: bool
+) -> dict:
     reported = json.loads((out / "metrics.json").read_text())
     if reported.get("settings", {}).get("prior_ids", priors) != priors:
         raise SystemExit(f"{name} s{seed}: peerscreen used other priors than ASReview")
@@ -183,6 +203,48 @@ def peerscreen_row(
         "loop_seconds": float(reported.get("wall_seconds", np.nan)),
         "fresh": fresh,
     }
+
+
+def run_bench_once(datasets: list[str], seeds: list[int], data_dir: Path) -> float:
+    """One `peerscreen bench --priors` call for every dataset x seed; returns its wall time."""
+    OURS.mkdir(parents=True, exist_ok=True)
+    table = OURS / "priors.csv"
+    rows = [
+        {"dataset": name, "seed": seed, "prior_ids": ";".join(_asreview_priors(name, seed))}
+        for name in datasets
+        for seed in seeds
+    ]
+    pd.DataFrame(rows).to_csv(table, index=False)
+    cmd = [
+        str(PEERSCREEN),
+        "bench",
+        str(data_dir),
+        "--datasets",
+        ",".join(datasets),
+        "--seeds",
+        ",".join(map(str, seeds)),
+        "--priors",
+        str(table),
+        "--output-dir",
+        str(OURS),
+        "--results-dir",
+        str(OURS / "results"),
+        "--no-track",
+        *(["--backend", BACKEND] if BACKEND else []),
+    ]
+    print("running: " + " ".join(cmd), flush=True)
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"peerscreen bench failed:\n{proc.stdout}\n{proc.stderr}")
+    (OURS / "bench_seconds.txt").write_text(f"{seconds:.3f}\n")
+    return seconds
+
+
+def _asreview_priors(name: str, seed: int) -> list[str]:
+    text = (WORK / f"{name}_s{seed}.priors.txt").read_text()
+    return [p for p in text.strip().split(",") if p]
 
 
 def summary_table(results: pd.DataFrame) -> str:
@@ -292,8 +354,17 @@ def section_markdown(
         "inclusion. ASReview keeps its defaults (`elas_u4`: TF-IDF + SVM, max query, balanced); "
         f"peerscreen runs its `{run_info.get('backend') or 'default'}` backend. Both "
         "labelling orders are scored by the same code, `peerscreen.simulation.screening_metrics`, with "
-        "priors excluded from N and R. Seconds are wall time around each tool's CLI call (start-up "
-        "included), mean per simulation; ASR = ASReview LAB 3.0.8, ours = peerscreen. The mean row "
+        "priors excluded from N and R. "
+        + (
+            "Seconds: ASReview's are wall time around each of its CLI calls (one per simulation, "
+            "start-up included, as `asreview simulate` runs); peerscreen's are the wall time of its "
+            "one `peerscreen bench --priors` call (start-up included) divided by the number of "
+            "simulations. "
+            if run_info.get("mode") == "bench"
+            else "Seconds are wall time around each tool's CLI call (start-up included), mean per "
+            "simulation. "
+        )
+        + "ASR = ASReview LAB 3.0.8, ours = peerscreen. The mean row "
         "weighs each dataset the same. Records with neither title nor abstract (10-60 per Cohen file, "
         "a few of them inclusions) get one constant score in both tools and are screened in file order "
         "once the pool's scores fall to theirs; they decide WSS@100 on several Cohen sets.",
@@ -307,8 +378,13 @@ def section_markdown(
             for tool, row in totals.iterrows()
         )
         + (
-            f" (peerscreen's screening loop alone: {loop.sum():.0f} s, the rest is CLI start-up and "
-            "writing outputs)."
+            f" (peerscreen's screening loops alone: {loop.sum():.0f} s, the rest is start-up, "
+            "reading the data and writing outputs"
+            + (
+                "; run as one `peerscreen bench` call)."
+                if run_info.get("mode") == "bench"
+                else "; one `peerscreen simulate` call per simulation)."
+            )
             if len(loop)
             else "."
         ),
@@ -321,10 +397,14 @@ def section_markdown(
         "# or in two steps:",
         f"{env}bash benchmarks/asreview/run.sh                 # ASReview side + extract.py",
         f"{env}.venv/bin/python benchmarks/asreview/compare.py  # peerscreen side, this section",
+        "# the peerscreen side, as compare.py runs it (priors.csv: ASReview's priors per dataset, seed):",
+        f".venv/bin/peerscreen bench {rel_data} --priors benchmarks/asreview/work/{OURS.name}/priors.csv "
+        f"--output-dir benchmarks/asreview/work/{OURS.name} --no-track"
+        + (f" --backend {run_info['backend']}" if run_info.get("backend") else ""),
         "# each ASReview simulation:",
         f"benchmarks/asreview/.venv/bin/asreview simulate {rel_data}/NAME.csv --n-prior-included 1 "
         "--n-prior-excluded 1 --prior-seed S --seed S -o benchmarks/asreview/work/NAME_sS.asreview",
-        "# each peerscreen simulation (priors = ASReview's, from work/NAME_sS.priors.txt):",
+        "# or one peerscreen simulation at a time (MODE=simulate; priors from work/NAME_sS.priors.txt):",
         f".venv/bin/peerscreen simulate {rel_data}/NAME.csv --prior-ids {prior_example} --seed S "
         f"--output-dir benchmarks/asreview/work/{OURS.name}/NAME_sS --no-track"
         + (f" --backend {run_info['backend']}" if run_info.get("backend") else ""),
@@ -376,6 +456,10 @@ def main() -> None:
     fingerprint = source_fingerprint()
     changed = False
     load_start = os.getloadavg()[0]
+    bench_seconds = None
+    if MODE == "bench" and not args.asreview_only:
+        bench_seconds = run_bench_once(datasets, seeds, data_dir)
+        print(f"peerscreen bench: {bench_seconds:.1f} s for {total} simulations", flush=True)
     for i, name in enumerate(datasets, 1):
         csv_path = data_dir / f"{name}.csv"
         labels = load_labels(csv_path)
@@ -398,13 +482,17 @@ def main() -> None:
                 )
             print(line, flush=True)
 
+    if bench_seconds is not None:  # spread the one call's time over its simulations
+        ours = [r for r in rows if r["tool"] == "peerscreen"]
+        for r in ours:
+            r["wall_seconds"] = bench_seconds / len(ours)
     results = pd.DataFrame(rows)
     means = results.groupby("tool")[["wss95", "wss100", "rrf10", "atd", "wall_seconds"]].mean()
     print(means.to_string(float_format=lambda v: f"{v:.3f}"))
     if args.asreview_only:
         return
     run_info = {"git": git_state(), "fingerprint": fingerprint, "changed": changed,
-                "backend": BACKEND or "",
+                "backend": BACKEND or "", "mode": MODE, "bench_seconds": bench_seconds,
                 "load": (load_start, os.getloadavg()[0])}
     if any(r.get("fresh") for r in rows if r["tool"] == "peerscreen"):
         RUN_INFO.write_text(json.dumps(run_info) + "\n")
