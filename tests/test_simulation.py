@@ -184,3 +184,40 @@ def test_bad_priors_table_is_one_clear_error(tmp_path, content, message):
     assert result.exit_code != 0
     assert message in result.output and "Traceback" not in result.output
     assert not (tmp_path / "tfidf-lr.csv").exists()
+
+
+def test_retrain_due_after_inclusions_and_after_a_share_of_exclusions():
+    from peerscreen.simulation import retrain_due
+
+    assert retrain_due("every", 500, 1, 0)
+    assert retrain_due("adaptive", 500, 1, 1)  # an inclusion always refits
+    assert not retrain_due("adaptive", 500, 9, 0)  # 2% of 500 = 10 exclusions
+    assert retrain_due("adaptive", 500, 10, 0)
+    assert retrain_due("adaptive", 20, 1, 0)  # small label sets refit every time
+
+
+def test_adaptive_retraining_fits_less_and_still_finds_everything(monkeypatch):
+    from peerscreen.learner import ActiveLearner
+
+    fits = []
+    original = ActiveLearner.scores
+
+    def counting(self, labelled, labels):
+        fits.append(len(labelled))
+        return original(self, labelled, labels)
+
+    monkeypatch.setattr(ActiveLearner, "scores", counting)
+    frame = _toy(n=400, r=12, seed=1).frame.copy()
+    outlier = frame.index[frame["included"] == 0][150]
+    frame.loc[outlier, "included"] = 1  # an inclusion in the exclusions' words: found late
+    data = RecordSet(frame)
+    every = simulate(data, seed=2, retrain="every")
+    n_every = len(fits)
+    fits.clear()
+    adaptive = simulate(data, seed=2, retrain="adaptive")
+    assert n_every == len(every.order)
+    assert len(fits) < 0.7 * n_every  # fewer refits in the long run of exclusions
+    assert adaptive.labels.sum() == every.labels.sum() == adaptive.n_included
+    assert adaptive.settings["retrain"] == "adaptive"
+    with pytest.raises(SimulationError, match="unknown retrain policy"):
+        simulate(data, retrain="sometimes")

@@ -52,6 +52,7 @@ def result_row(result: SimulationResult) -> dict[str, Any]:
         "seed": result.settings["seed"],
         "backend": result.settings["backend"],
         "query": result.settings["query"],
+        "retrain": result.settings.get("retrain", "every"),
         "priors": ";".join(result.settings["prior_ids"]),
     }
     row.update(
@@ -118,6 +119,7 @@ def run_benchmark(
     query: str = "max",
     output_dir: Path | None = None,
     priors: PriorTable | None = None,
+    retrain: str = "adaptive",
     on_result: Callable[[SimulationResult, Path | None], None] | None = None,
 ) -> pd.DataFrame:
     """Simulate each file x seed in this process (one start-up for the whole benchmark).
@@ -137,6 +139,7 @@ def run_benchmark(
                 query=query,
                 seed=seed,
                 prior_ids=priors[(path.stem, seed)] if priors is not None else None,
+                retrain=retrain,
             )
             folder = None
             if output_dir is not None:

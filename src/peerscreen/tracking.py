@@ -342,6 +342,7 @@ def log_simulation(
                 "prior_ids": ";".join(settings["prior_ids"])[:500],
                 "cold_start": settings["cold_start"],
                 "stop_after": settings["stop_after"],
+                "retrain": settings.get("retrain", "every"),
             }
         )
         metrics = {k: float(v) for k, v in result.metrics.items() if isinstance(v, int | float)}

@@ -63,9 +63,7 @@ def _print_table(table, metric: str, experiment: str) -> None:
     for column in table.columns:
         numeric = table[column].map(is_number).any()
         style = "bold" if column == metric else None
-        view.add_column(
-            column, justify="right" if numeric else "left", style=style, no_wrap=True
-        )
+        view.add_column(column, justify="right" if numeric else "left", style=style, no_wrap=True)
     for row in table.itertuples(index=False):
         view.add_row(*[f"{v:.3f}" if is_number(v) else str(v) for v in row])
     # A pipe or a file has no width to fit: print every column in full there.

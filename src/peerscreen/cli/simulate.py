@@ -71,6 +71,12 @@ def simulate_command(
     criteria_text: str | None = typer.Option(
         None, "--criteria-text", help="Criteria in words for --cold-start."
     ),
+    retrain: str = typer.Option(
+        "adaptive",
+        "--retrain",
+        help="'adaptive': refit after every inclusion and after exclusions reaching 2% of the "
+        "labels; 'every': refit after every label, as ASReview does.",
+    ),
     stop_after: int | None = typer.Option(
         None, "--stop-after", min=1, help="Screen at most N records."
     ),
@@ -113,6 +119,7 @@ def simulate_command(
                 prior_ids=priors,
                 cold_start_text=text,
                 stop_after=stop_after,
+                retrain=retrain,
                 progress=lambda steps, found: progress.update(task, completed=steps, found=found),
             )
         folder = write_simulation(
@@ -160,6 +167,12 @@ def bench_command(
         "tfidf-lr", "--backend", "-b", help=f"One of: {', '.join(sorted(BACKENDS))}."
     ),
     query: str = typer.Option("max", "--query", "-q", help="Query strategy."),
+    retrain: str = typer.Option(
+        "adaptive",
+        "--retrain",
+        help="'adaptive': refit after every inclusion and after exclusions reaching 2% of the "
+        "labels; 'every': refit after every label, as ASReview does.",
+    ),
     datasets: str | None = typer.Option(
         None, "--datasets", help="Only these dataset names (comma-separated)."
     ),
@@ -210,6 +223,7 @@ def bench_command(
                     "seeds": seeds,
                     "n_datasets": len(files),
                     "priors": str(priors_file) if priors_file else "random",
+                    "retrain": retrain,
                 }
             )
         scratch = tempfile.TemporaryDirectory()
@@ -238,6 +252,7 @@ def bench_command(
                     query=query,
                     output_dir=keep,
                     priors=priors,
+                    retrain=retrain,
                     on_result=done,
                 )
             summary = summarise(results)
