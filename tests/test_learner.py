@@ -38,3 +38,13 @@ def test_scores_need_both_classes_and_rank_inclusions_first():
     best_two = sorted(unlabelled, key=lambda i: -scores[i])[:2]
     assert set(best_two) == {1, 2}
     assert learner.has_text.tolist() == [True] * 6 + [False]
+
+
+def test_textless_records_do_not_move_the_model():
+    learner = ActiveLearner(TEXTS, seed=0)
+    base = learner.scores(np.array([0, 3]), np.array([1, 0]))
+    with_empty = learner.scores(np.array([0, 3, 6]), np.array([1, 0, 0]))
+    assert np.allclose(base, with_empty)
+    # ...unless the textless record is the only example of its class
+    alone = learner.scores(np.array([0, 6]), np.array([1, 0]))
+    assert alone is not None and alone.shape == (len(TEXTS),)

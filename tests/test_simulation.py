@@ -221,3 +221,32 @@ def test_adaptive_retraining_fits_less_and_still_finds_everything(monkeypatch):
     assert adaptive.settings["retrain"] == "adaptive"
     with pytest.raises(SimulationError, match="unknown retrain policy"):
         simulate(data, retrain="sometimes")
+
+
+def _with_textless(n_textless=10, textless_included=3) -> RecordSet:
+    frame = _toy(n=120, r=10, seed=4).frame.copy()
+    blank = frame.index[frame["included"] == 0][:n_textless]
+    frame.loc[blank, ["title", "abstract"]] = None
+    frame.loc[blank[:textless_included], "included"] = 1
+    return RecordSet(frame)
+
+
+def test_textless_when_dry_reads_the_block_once_the_model_runs_dry():
+    data = _with_textless()
+    result = simulate(data, seed=1, textless="when-dry")
+    has_text = data.has_text().to_numpy()
+    order = np.array(result.order)
+    first_blank = int(np.flatnonzero(~has_text[order])[0])
+    window = result.labels[:first_blank][has_text[order[:first_blank]]][-20:]
+    assert len(window) == 20
+    rate_before = (result.labels[:first_blank].sum() + 1) / (first_blank + 2)  # + the priors
+    assert window.mean() < 0.5 * rate_before
+    blanks = order[~has_text[order]]
+    assert list(blanks) == sorted(blanks)  # one block, in file order
+    assert result.labels.sum() == result.n_included
+    assert result.settings["textless"] == "when-dry"
+
+
+def test_unknown_textless_policy_is_an_error():
+    with pytest.raises(SimulationError, match="unknown textless policy"):
+        simulate(_toy(), textless="never")

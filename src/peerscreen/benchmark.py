@@ -53,6 +53,7 @@ def result_row(result: SimulationResult) -> dict[str, Any]:
         "backend": result.settings["backend"],
         "query": result.settings["query"],
         "retrain": result.settings.get("retrain", "every"),
+        "textless": result.settings.get("textless", "tied"),
         "priors": ";".join(result.settings["prior_ids"]),
     }
     row.update(
@@ -120,6 +121,7 @@ def run_benchmark(
     output_dir: Path | None = None,
     priors: PriorTable | None = None,
     retrain: str = "adaptive",
+    textless: str = "tied",
     on_result: Callable[[SimulationResult, Path | None], None] | None = None,
 ) -> pd.DataFrame:
     """Simulate each file x seed in this process (one start-up for the whole benchmark).
@@ -140,6 +142,7 @@ def run_benchmark(
                 seed=seed,
                 prior_ids=priors[(path.stem, seed)] if priors is not None else None,
                 retrain=retrain,
+                textless=textless,
             )
             folder = None
             if output_dir is not None:

@@ -113,11 +113,23 @@ class ActiveLearner:
         """p(inclusion) for every record given `labels` (0/1) at the `labelled` indices.
 
         None until both classes have been seen (the caller falls back to its prior ranking).
+
+        Records with neither title nor abstract are left out of the fit: their feature rows
+        are empty, so all they could teach is a shift of the intercept and of the class
+        weights, which moved the ranking of the records that do have text for no reason
+        (on Cohen SkeletalMuscleRelaxants, 20% of whose records are empty, leaving them out
+        raised WSS@95 from 0.13 to 0.26). They stay in only while they hold the only
+        example of a class.
         """
-        labelled = np.asarray(labelled)
+        labelled = np.asarray(labelled, dtype=int)
         labels = np.asarray(labels, dtype=int)
         if len(labelled) == 0 or labels.min() == labels.max():
             return None
+        with_text = self.has_text[labelled]
+        if not with_text.all() and labels[with_text].min(initial=1) < labels[with_text].max(
+            initial=0
+        ):
+            labelled, labels = labelled[with_text], labels[with_text]
         head = clone(self._head)
         head.fit(self.features[labelled], labels)
         if hasattr(head, "predict_proba"):

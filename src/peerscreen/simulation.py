@@ -16,11 +16,20 @@ benchmark datasets x 3 seeds: mean WSS@95 0.3919 against 0.3923 retraining every
 a quarter of the time. `peerscreen screen` still retrains after every decision: there a
 refit costs under a second against a reviewer's minute.
 
-Records with neither title nor abstract carry no text, so every model gives them the same
-(intercept-only) score: they are screened as one tied block in file order when the pool's
-best score drops to theirs, as ASReview does. We keep this deliberately rather than pushing
-them last, because a few are inclusions in the Cohen sets and hiding them would make
-WSS@100 look better than a real review could afford.
+Records with neither title nor abstract carry no text. They never train the model (see
+`ActiveLearner.scores`), and `textless` says when they are read:
+- "tied" (default): every model gives them the same intercept-only score, so they are
+  screened as one tied block in file order when the pool's best score drops to theirs, as
+  ASReview does. We keep this rather than pushing them last, because a few are inclusions
+  in the Cohen sets and hiding them would make WSS@100 look better than a real review could
+  afford.
+- "when-dry": they are screened as one block, in file order, as soon as the model's last 20
+  picks with text found fewer inclusions than half the rate among all labels so far: the
+  point where a record the model cannot judge is as good a bet as the model's next pick.
+  On the 18 benchmark datasets (3 seeds, ASReview's priors) this raised mean WSS@95 by
+  0.014 (Cohen CalciumChannelBlockers +0.16, BetaBlockers +0.18, where several inclusions
+  have no text), and cost 0.03-0.06 where no textless record is an inclusion (the block is
+  read for nothing: UrinaryIncontinence, Triptans, ProtonPumpInhibitors).
 """
 
 from __future__ import annotations
@@ -44,6 +53,13 @@ from peerscreen.stopping import STOPPING_RULES, first_stop
 class SimulationError(PeerscreenError):
     pass
 
+
+#: When records without title and abstract are read (see the module docstring).
+TEXTLESS_POLICIES = ("tied", "when-dry")
+#: "when-dry": the model's yield is judged on its last this many picks with text...
+DRY_WINDOW = 20
+#: ...against this share of the inclusion rate among all labels so far.
+DRY_SHARE = 0.5
 
 #: Retraining schedules for the simulation loop (see the module docstring).
 RETRAIN_POLICIES = ("adaptive", "every")
@@ -182,12 +198,17 @@ def simulate(
     stop_after: int | None = None,
     semantic: bool = True,
     retrain: str = "adaptive",
+    textless: str = "tied",
     progress: Callable[[int, int], None] | None = None,
 ) -> SimulationResult:
     """Replay screening; returns the order, per-step scores, metrics and stopping results."""
     if retrain not in RETRAIN_POLICIES:
         raise SimulationError(
             f"unknown retrain policy '{retrain}' (choose from {', '.join(RETRAIN_POLICIES)})"
+        )
+    if textless not in TEXTLESS_POLICIES:
+        raise SimulationError(
+            f"unknown textless policy '{textless}' (choose from {', '.join(TEXTLESS_POLICIES)})"
         )
     frame = records.frame
     if frame["included"].isna().any():
@@ -228,6 +249,7 @@ def simulate(
     budget = n if stop_after is None else min(n, stop_after)
     model_scores: np.ndarray | None = None
     since_fit = 0
+    text_hits: list[int] = []  # label of each pick with text, for textless="when-dry"
     while len(order) < budget and found < n_included:
         if model_scores is None or retrain_due(
             retrain, len(known), since_fit, int(truth[known[-1]])
@@ -237,7 +259,16 @@ def simulate(
         since_fit += 1
         # no inclusion (or no exclusion) seen yet: rank by the criteria
         scores = prior_scores if model_scores is None else model_scores
-        pick = int(strategy(scores, labelled, rng)[0])
+        pick = None
+        if textless == "when-dry":
+            pick = _textless_pick(learner.has_text, labelled, text_hits, truth[known])
+        if pick is None:
+            hidden = labelled | ~learner.has_text if textless == "when-dry" else labelled
+            if hidden.all():  # only textless records left
+                hidden = labelled
+            pick = int(strategy(scores, hidden, rng)[0])
+            if learner.has_text[pick]:
+                text_hits.append(int(truth[pick]))
         labelled[pick] = True
         known.append(pick)
         order.append(pick)
@@ -265,12 +296,28 @@ def simulate(
             "cold_start": cold_start_text is not None,
             "stop_after": stop_after,
             "retrain": retrain,
+            "textless": textless,
         },
     )
     result.metrics = screening_metrics(labels, n, n_included)
     result.metrics["wall_seconds"] = wall
     result.stopping = stopping_results(labels, n, n_included)
     return result
+
+
+def _textless_pick(
+    has_text: np.ndarray, labelled: np.ndarray, text_hits: list[int], known_labels: np.ndarray
+) -> int | None:
+    """The next textless record (file order) once the model has run dry, else None."""
+    if len(text_hits) < DRY_WINDOW:
+        return None
+    waiting = np.flatnonzero(~has_text & ~labelled)
+    if not len(waiting):
+        return None
+    recent_yield = float(np.mean(text_hits[-DRY_WINDOW:]))
+    if recent_yield < DRY_SHARE * float(np.mean(known_labels)):
+        return int(waiting[0])
+    return None
 
 
 def order_frame(result: SimulationResult) -> pd.DataFrame:

@@ -343,6 +343,7 @@ def log_simulation(
                 "cold_start": settings["cold_start"],
                 "stop_after": settings["stop_after"],
                 "retrain": settings.get("retrain", "every"),
+                "textless": settings.get("textless", "tied"),
             }
         )
         metrics = {k: float(v) for k, v in result.metrics.items() if isinstance(v, int | float)}

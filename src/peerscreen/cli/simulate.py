@@ -71,6 +71,13 @@ def simulate_command(
     criteria_text: str | None = typer.Option(
         None, "--criteria-text", help="Criteria in words for --cold-start."
     ),
+    textless: str = typer.Option(
+        "tied",
+        "--textless",
+        help="Records with no title and no abstract: 'tied' (one block when the model's "
+        "scores fall to theirs, as ASReview) or 'when-dry' (one block once the model's last "
+        "20 picks found under half the running inclusion rate).",
+    ),
     retrain: str = typer.Option(
         "adaptive",
         "--retrain",
@@ -120,6 +127,7 @@ def simulate_command(
                 cold_start_text=text,
                 stop_after=stop_after,
                 retrain=retrain,
+                textless=textless,
                 progress=lambda steps, found: progress.update(task, completed=steps, found=found),
             )
         folder = write_simulation(
@@ -167,6 +175,13 @@ def bench_command(
         "tfidf-lr", "--backend", "-b", help=f"One of: {', '.join(sorted(BACKENDS))}."
     ),
     query: str = typer.Option("max", "--query", "-q", help="Query strategy."),
+    textless: str = typer.Option(
+        "tied",
+        "--textless",
+        help="Records with no title and no abstract: 'tied' (one block when the model's "
+        "scores fall to theirs, as ASReview) or 'when-dry' (one block once the model's last "
+        "20 picks found under half the running inclusion rate).",
+    ),
     retrain: str = typer.Option(
         "adaptive",
         "--retrain",
@@ -224,6 +239,7 @@ def bench_command(
                     "n_datasets": len(files),
                     "priors": str(priors_file) if priors_file else "random",
                     "retrain": retrain,
+                    "textless": textless,
                 }
             )
         scratch = tempfile.TemporaryDirectory()
@@ -253,6 +269,7 @@ def bench_command(
                     output_dir=keep,
                     priors=priors,
                     retrain=retrain,
+                    textless=textless,
                     on_result=done,
                 )
             summary = summarise(results)
