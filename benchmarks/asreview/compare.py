@@ -341,18 +341,27 @@ def section_markdown(
         SECTION,
         "",
         f"Run {dt.date.today().isoformat()} on this machine: {os.cpu_count()} cores ({cpu_name()}), "
-        f"Python {platform.python_version()}, shared with other jobs; simulations run one at a time. "
+        f"Python {platform.python_version()}; simulations run one at a time. "
         f"{asreview_version()} in its own venv (`benchmarks/asreview/.venv`). "
         f"{results['dataset'].nunique()} datasets x seeds {', '.join(map(str, seeds))} = {n_sims} simulations per tool. "
         f"peerscreen at {run_info['git']} (source hash {run_info['fingerprint']}"
         + (", CHANGED during the run: rows are not all from the same code" if run_info["changed"] else "")
         + f"). Load average (1 min) at the start of the peerscreen phase {run_info['load'][0]:.1f}, "
-        f"at its end {run_info['load'][1]:.1f}: timings are inflated by other jobs sharing the CPUs.",
+        f"at its end {run_info['load'][1]:.1f}"
+        + (
+            ": timings are inflated by other jobs sharing the CPUs."
+            if max(run_info["load"]) > 1.5
+            else " (the one job running: the machine was otherwise idle)."
+        ),
         "",
         "Both tools start from the same two priors (one inclusion, one exclusion, drawn by ASReview with "
-        "`--prior-seed S`), screen one record at a time, retrain after every label and stop at the last "
-        "inclusion. ASReview keeps its defaults (`elas_u4`: TF-IDF + SVM, max query, balanced); "
-        f"peerscreen runs its `{run_info.get('backend') or 'default'}` backend. Both "
+        "`--prior-seed S`), screen one record at a time and stop at the last inclusion. ASReview keeps "
+        "its defaults (`elas_u4`: TF-IDF + linear SVM, max query, balanced sample weights, a refit "
+        "after every label); peerscreen runs its defaults: the "
+        f"`{run_info.get('backend') or 'tfidf-lr'}` backend (for the loop the same TF-IDF + linear "
+        "SVM with the same balanced weights), max query, a refit after every inclusion and after "
+        "exclusions reaching 2% of the labels (`--retrain adaptive`), textless records as a tied "
+        "block (`--textless tied`). Both "
         "labelling orders are scored by the same code, `peerscreen.simulation.screening_metrics`, with "
         "priors excluded from N and R. "
         + (
@@ -367,7 +376,8 @@ def section_markdown(
         + "ASR = ASReview LAB 3.0.8, ours = peerscreen. The mean row "
         "weighs each dataset the same. Records with neither title nor abstract (10-60 per Cohen file, "
         "a few of them inclusions) get one constant score in both tools and are screened in file order "
-        "once the pool's scores fall to theirs; they decide WSS@100 on several Cohen sets.",
+        "once the pool's scores fall to theirs; they decide WSS@100 on several Cohen sets. peerscreen "
+        "leaves them out of its model's training (ASReview trains on them as empty rows).",
         "",
         summary_table(results),
         "",
