@@ -1,4 +1,5 @@
-"""Classifier heads shared by backends: a multi-label tagger with per-label thresholds."""
+"""Classifier heads shared by backends: a multi-label tagger with per-label thresholds, and
+Platt calibration that still works when a class has only a handful of examples."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.model_selection import KFold, cross_val_predict
 from sklearn.multiclass import OneVsRestClassifier
 
@@ -61,6 +63,64 @@ class ThresholdedMultiLabel(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: Any) -> np.ndarray:
         return (self.predict_proba(X) >= self.thresholds_).astype(int)
+
+
+class SmallClassCalibrated(ClassifierMixin, BaseEstimator):
+    """`CalibratedClassifierCV(estimator, method, cv)` whose folds shrink to the size of the
+    rarest class, so a review with a category of two records still trains.
+
+    Why: cross-validated calibration needs every class in every fold; with cv=5 a class of
+    three records stopped `train` with a traceback. With the rarest class at k >= 2 examples
+    the folds drop to k; with a single example there is nothing to hold out, so the model
+    is fitted on everything and its own probabilities (or its decision values through a
+    logistic, or a softmax for several classes) are used: they rank correctly but are not
+    calibrated."""
+
+    def __init__(
+        self, estimator: Any = None, *, method: str = "sigmoid", cv: int = 5, ensemble: bool = True
+    ):
+        self.estimator = estimator
+        self.method = method
+        self.cv = cv
+        self.ensemble = ensemble
+
+    def fit(self, X: Any, y: Any) -> SmallClassCalibrated:
+        y = np.asarray(y)
+        self.classes_, counts = np.unique(y, return_counts=True)
+        folds = int(min(self.cv, counts.min()))
+        if folds >= 2:
+            self.model_ = CalibratedClassifierCV(
+                clone(self.estimator), method=self.method, cv=folds, ensemble=self.ensemble
+            ).fit(X, y)
+        else:
+            self.model_ = clone(self.estimator).fit(X, y)
+        self.calibrated_ = folds >= 2
+        return self
+
+    @property
+    def calibrated_classifiers_(self) -> list:
+        """The calibrated folds (empty when uncalibrated), as on `CalibratedClassifierCV`."""
+        return self.model_.calibrated_classifiers_ if self.calibrated_ else []
+
+    @property
+    def coef_(self) -> np.ndarray:
+        """The uncalibrated model's coefficients, when it has them (for evidence words)."""
+        return self.model_.coef_
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        if self.calibrated_:
+            return self.model_.predict_proba(X)
+        if hasattr(self.model_, "predict_proba"):
+            return self.model_.predict_proba(X)
+        decision = np.asarray(self.model_.decision_function(X), dtype=float)
+        if decision.ndim == 1:
+            positive = 1 / (1 + np.exp(-decision))
+            return np.column_stack([1 - positive, positive])
+        shifted = np.exp(decision - decision.max(axis=1, keepdims=True))
+        return shifted / shifted.sum(axis=1, keepdims=True)
+
+    def predict(self, X: Any) -> np.ndarray:
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
 
 def f1_thresholds(Y: np.ndarray, scores: np.ndarray) -> np.ndarray:

@@ -21,7 +21,6 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
-from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -30,7 +29,7 @@ from sklearn.svm import LinearSVC
 
 from peerscreen.embeddings import DIMENSIONS
 from peerscreen.models.features import CRITERIA_COLUMN, AddCriteria, CriteriaFeatures
-from peerscreen.models.heads import ThresholdedMultiLabel
+from peerscreen.models.heads import SmallClassCalibrated, ThresholdedMultiLabel
 from peerscreen.models.registry import Backend, register_backend
 from peerscreen.models.tfidf_lr import DEFAULTS as TFIDF_DEFAULTS
 from peerscreen.models.tfidf_lr import make_category_head as tfidf_category_head
@@ -149,7 +148,7 @@ register_backend(
         name="minilm-lr",
         description="MiniLM sentence embeddings (offline), criteria flags, logistic regression",
         featurizer=minilm_featurizer,
-        inclusion_head=lambda params, seed: CalibratedClassifierCV(
+        inclusion_head=lambda params, seed: SmallClassCalibrated(
             _dense_logistic(params, seed),
             method="sigmoid",
             cv=params["calibration_cv"],

@@ -8,11 +8,10 @@ the inclusion head is sigmoid-calibrated.
 
 from __future__ import annotations
 
-from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.naive_bayes import ComplementNB
 
-from peerscreen.models.heads import ThresholdedMultiLabel
+from peerscreen.models.heads import SmallClassCalibrated, ThresholdedMultiLabel
 from peerscreen.models.registry import Backend, register_backend
 from peerscreen.models.tfidf_lr import DEFAULTS as TFIDF_DEFAULTS
 from peerscreen.models.tfidf_lr import make_featurizer
@@ -29,7 +28,7 @@ register_backend(
         name="nb",
         description="word + char TF-IDF, criteria flags, complement naive Bayes (calibrated)",
         featurizer=make_featurizer,
-        inclusion_head=lambda params, seed: CalibratedClassifierCV(
+        inclusion_head=lambda params, seed: SmallClassCalibrated(
             _nb(params), method="sigmoid", cv=params["calibration_cv"], ensemble=False
         ),
         category_head=lambda params, seed: _nb(params),

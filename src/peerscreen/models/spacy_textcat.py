@@ -44,7 +44,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
-from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.model_selection import KFold
 from sklearn.pipeline import Pipeline
@@ -52,7 +51,7 @@ from sklearn.svm import LinearSVC
 
 from peerscreen.errors import ConfigError
 from peerscreen.models.features import AddCriteria, CriteriaFeatures
-from peerscreen.models.heads import f1_thresholds
+from peerscreen.models.heads import SmallClassCalibrated, f1_thresholds
 from peerscreen.models.registry import Backend, register_backend
 from peerscreen.paths import PROJECT_ROOT
 
@@ -387,7 +386,7 @@ def _textcat(params: dict, seed: int, *, exclusive: bool = True) -> SpacyTextcat
 def make_inclusion_head(params: dict, seed: int) -> Any:
     if not params["calibration_cv"]:
         return _textcat(params, seed)
-    return CalibratedClassifierCV(
+    return SmallClassCalibrated(
         _textcat(params, seed), method="sigmoid", cv=params["calibration_cv"], ensemble=False
     )
 

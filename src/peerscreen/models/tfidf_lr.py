@@ -10,14 +10,13 @@ a probability that decision bands can be cut on.
 
 from __future__ import annotations
 
-from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
 from peerscreen.models.features import CRITERIA_COLUMN, AddCriteria, CriteriaFeatures
-from peerscreen.models.heads import ThresholdedMultiLabel
+from peerscreen.models.heads import SmallClassCalibrated, ThresholdedMultiLabel
 from peerscreen.models.registry import Backend, register_backend
 
 DEFAULTS = {
@@ -81,8 +80,8 @@ def _logistic(params: dict, seed: int, *, multiclass: bool = False) -> LogisticR
     )
 
 
-def make_inclusion_head(params: dict, seed: int) -> CalibratedClassifierCV:
-    return CalibratedClassifierCV(
+def make_inclusion_head(params: dict, seed: int) -> SmallClassCalibrated:
+    return SmallClassCalibrated(
         _logistic(params, seed), method="sigmoid", cv=params["calibration_cv"], ensemble=False
     )
 

@@ -7,10 +7,9 @@ cross-validated decision values supplies `p_include`.
 
 from __future__ import annotations
 
-from sklearn.calibration import CalibratedClassifierCV
 from sklearn.svm import LinearSVC
 
-from peerscreen.models.heads import ThresholdedMultiLabel
+from peerscreen.models.heads import SmallClassCalibrated, ThresholdedMultiLabel
 from peerscreen.models.registry import Backend, register_backend
 from peerscreen.models.tfidf_lr import DEFAULTS as TFIDF_DEFAULTS
 from peerscreen.models.tfidf_lr import make_featurizer
@@ -22,8 +21,8 @@ def _svm(params: dict, seed: int) -> LinearSVC:
     return LinearSVC(C=params["C"], class_weight="balanced", random_state=seed)
 
 
-def _calibrated(params: dict, seed: int) -> CalibratedClassifierCV:
-    return CalibratedClassifierCV(_svm(params, seed), method="sigmoid", cv=params["calibration_cv"])
+def _calibrated(params: dict, seed: int) -> SmallClassCalibrated:
+    return SmallClassCalibrated(_svm(params, seed), method="sigmoid", cv=params["calibration_cv"])
 
 
 register_backend(
@@ -31,7 +30,7 @@ register_backend(
         name="tfidf-svm",
         description="word + char TF-IDF, criteria flags, class-weighted linear SVM (calibrated)",
         featurizer=make_featurizer,
-        inclusion_head=lambda params, seed: CalibratedClassifierCV(
+        inclusion_head=lambda params, seed: SmallClassCalibrated(
             _svm(params, seed), method="sigmoid", cv=params["calibration_cv"], ensemble=False
         ),
         category_head=_calibrated,
