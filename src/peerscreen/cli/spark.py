@@ -19,8 +19,9 @@ class Engine(StrEnum):
 ENGINE_OPTION = typer.Option(
     Engine.local,
     "--engine",
-    help="local: read, deduplicate and tag in this process. spark: the MLflow model through "
-    "mlflow.pyfunc.spark_udf over one dataset, no deduplication.",
+    help="local: stream the files through this machine (--workers processes), deduplicated. "
+    "spark: the MLflow model through mlflow.pyfunc.spark_udf over one dataset (--input), "
+    "no deduplication.",
 )
 INPUT_OPTION = typer.Option(
     None,
