@@ -538,3 +538,43 @@ def hyb_skip(d, seed):
     L = Lazy(Fusion([WLearner(X[:, :nlex], seed), WLearner(X, seed)]), 0.02)
     L.skip_empty = True
     return L
+
+
+class CriteriaRow:
+    """The review's published criteria appended as one more (always labelled) inclusion."""
+
+    def __init__(self, X, seed, has_criteria):
+        self.X = sparse.csr_matrix(X)
+        self.n = X.shape[0] - (1 if has_criteria else 0)
+        self.has_criteria = has_criteria
+        self.seed = seed
+
+    def scores(self, known, labels):
+        idx, y = np.asarray(known), np.asarray(labels)
+        if self.has_criteria:
+            idx, y = np.r_[idx, self.n], np.r_[y, 1]
+        m = LinearSVC(C=0.11, random_state=self.seed, tol=1e-2)
+        m.fit(self.X[idx], y, sample_weight=asr_weights(y))
+        return (self.X @ m.coef_[0] + m.intercept_[0])[: self.n]
+
+
+def criteria_row(d, seed):
+    text = _criteria(d)
+    texts = d["texts"] + ([text] if text else [])
+    L = Lazy(CriteriaRow(tfidf(texts), seed, bool(text)), 0.02)
+    L.skip_empty = True
+    return L
+
+
+def criteria_row_hybrid(d, seed):
+    text = _criteria(d)
+    texts = d["texts"] + ([text] if text else [])
+    al = ActiveLearner(texts, backend="tfidf+minilm", seed=seed)
+    X = al.features
+    nlex = X.shape[1] - 384
+    L = Lazy(
+        Fusion([CriteriaRow(X[:, :nlex], seed, bool(text)), CriteriaRow(X, seed, bool(text))]),
+        0.02,
+    )
+    L.skip_empty = True
+    return L
