@@ -48,3 +48,14 @@ def test_textless_records_do_not_move_the_model():
     # ...unless the textless record is the only example of its class
     alone = learner.scores(np.array([0, 6]), np.array([1, 0]))
     assert alone is not None and alone.shape == (len(TEXTS),)
+
+
+def test_guide_texts_train_as_inclusions_and_are_not_scored():
+    plain = ActiveLearner(TEXTS, seed=0)
+    guided = ActiveLearner(TEXTS, seed=0, guide_texts=["peer-run crisis respite services", ""])
+    assert guided.guide_features.shape[0] == 1  # blank guides are dropped
+    known, labels = np.array([0, 3]), np.array([1, 0])
+    before, after = plain.scores(known, labels), guided.scores(known, labels)
+    assert after.shape == (len(TEXTS),)
+    # the record the guide describes gains on the one it does not
+    assert after[1] - after[2] > before[1] - before[2]

@@ -250,3 +250,18 @@ def test_textless_when_dry_reads_the_block_once_the_model_runs_dry():
 def test_unknown_textless_policy_is_an_error():
     with pytest.raises(SimulationError, match="unknown textless policy"):
         simulate(_toy(), textless="never")
+
+
+def test_simulate_cli_criteria_as_inclusion(tmp_path):
+    from peerscreen.writers import write_records
+
+    data = write_records(_toy(), tmp_path / "toy.csv")
+    out = tmp_path / "sim"
+    args = ["simulate", str(data), "--seed", "1", "-o", str(out), "--no-track"]
+    guide = ["--criteria-as-inclusion", "--criteria-text", "peer support for mental recovery"]
+    result = runner.invoke(app, [*args, *guide])
+    assert result.exit_code == 0, result.output
+    settings = json.loads((out / "metrics.json").read_text())["settings"]
+    assert settings["criteria_as_inclusion"] is True
+    missing = runner.invoke(app, [*args, "--criteria-as-inclusion"])
+    assert missing.exit_code != 0 and "no published criteria for 'toy'" in missing.output

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from peerscreen.datasets import published_criteria
 from peerscreen.errors import PeerscreenError
 from peerscreen.plots import recall_curve
 from peerscreen.readers import read_file
@@ -54,6 +55,7 @@ def result_row(result: SimulationResult) -> dict[str, Any]:
         "query": result.settings["query"],
         "retrain": result.settings.get("retrain", "every"),
         "textless": result.settings.get("textless", "tied"),
+        "criteria_as_inclusion": result.settings.get("criteria_as_inclusion", False),
         "priors": ";".join(result.settings["prior_ids"]),
     }
     row.update(
@@ -122,6 +124,7 @@ def run_benchmark(
     priors: PriorTable | None = None,
     retrain: str = "adaptive",
     textless: str = "tied",
+    criteria_as_inclusion: bool = False,
     on_result: Callable[[SimulationResult, Path | None], None] | None = None,
 ) -> pd.DataFrame:
     """Simulate each file x seed in this process (one start-up for the whole benchmark).
@@ -133,6 +136,7 @@ def run_benchmark(
     rows = []
     for path in files:
         records, _ = read_file(path)
+        guide = published_criteria(path.stem) if criteria_as_inclusion else None
         for seed in seeds:
             result = simulate(
                 records,
@@ -143,6 +147,7 @@ def run_benchmark(
                 prior_ids=priors[(path.stem, seed)] if priors is not None else None,
                 retrain=retrain,
                 textless=textless,
+                guide_text=guide,
             )
             folder = None
             if output_dir is not None:

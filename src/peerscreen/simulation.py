@@ -199,6 +199,7 @@ def simulate(
     semantic: bool = True,
     retrain: str = "adaptive",
     textless: str = "tied",
+    guide_text: str | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> SimulationResult:
     """Replay screening; returns the order, per-step scores, metrics and stopping results."""
@@ -230,7 +231,13 @@ def simulate(
         priors = choose_priors(truth, prior_included, prior_excluded, seed)
 
     texts = records.texts()
-    learner = ActiveLearner(texts, backend=backend, params=params, seed=seed)
+    learner = ActiveLearner(
+        texts,
+        backend=backend,
+        params=params,
+        seed=seed,
+        guide_texts=[guide_text] if guide_text else None,
+    )
     prior_scores = (
         similarity_to(texts, cold_start_text, semantic=semantic)
         if cold_start_text is not None
@@ -297,6 +304,7 @@ def simulate(
             "stop_after": stop_after,
             "retrain": retrain,
             "textless": textless,
+            "criteria_as_inclusion": bool(guide_text),
         },
     )
     result.metrics = screening_metrics(labels, n, n_included)

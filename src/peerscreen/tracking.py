@@ -344,6 +344,7 @@ def log_simulation(
                 "stop_after": settings["stop_after"],
                 "retrain": settings.get("retrain", "every"),
                 "textless": settings.get("textless", "tied"),
+                "criteria_as_inclusion": settings.get("criteria_as_inclusion", False),
             }
         )
         metrics = {k: float(v) for k, v in result.metrics.items() if isinstance(v, int | float)}

@@ -71,6 +71,12 @@ def simulate_command(
     criteria_text: str | None = typer.Option(
         None, "--criteria-text", help="Criteria in words for --cold-start."
     ),
+    criteria_as_inclusion: bool = typer.Option(
+        False,
+        "--criteria-as-inclusion",
+        help="Train on the review's criteria text (criteria.toml, --config or --criteria-text) "
+        "as one more inclusion throughout.",
+    ),
     textless: str = typer.Option(
         "tied",
         "--textless",
@@ -105,6 +111,9 @@ def simulate_command(
             raise PeerscreenError(f"--cold-start takes 'criteria', not '{cold_start}'")
         records = import_records([path], dedup=False).records
         text = _cold_start_text(path.stem, config, criteria_text) if cold_start else None
+        guide = (
+            _cold_start_text(path.stem, config, criteria_text) if criteria_as_inclusion else None
+        )
         priors = [p.strip() for p in prior_ids.split(",") if p.strip()] if prior_ids else None
         with Progress(
             TextColumn("screening {task.fields[found]} found"),
@@ -128,6 +137,7 @@ def simulate_command(
                 stop_after=stop_after,
                 retrain=retrain,
                 textless=textless,
+                guide_text=guide,
                 progress=lambda steps, found: progress.update(task, completed=steps, found=found),
             )
         folder = write_simulation(
@@ -175,6 +185,12 @@ def bench_command(
         "tfidf-lr", "--backend", "-b", help=f"One of: {', '.join(sorted(BACKENDS))}."
     ),
     query: str = typer.Option("max", "--query", "-q", help="Query strategy."),
+    criteria_as_inclusion: bool = typer.Option(
+        False,
+        "--criteria-as-inclusion",
+        help="Train on each dataset's published criteria (criteria.toml) as one more "
+        "inclusion throughout, where they exist.",
+    ),
     textless: str = typer.Option(
         "tied",
         "--textless",
@@ -240,6 +256,7 @@ def bench_command(
                     "priors": str(priors_file) if priors_file else "random",
                     "retrain": retrain,
                     "textless": textless,
+                    "criteria_as_inclusion": criteria_as_inclusion,
                 }
             )
         scratch = tempfile.TemporaryDirectory()
@@ -270,6 +287,7 @@ def bench_command(
                     priors=priors,
                     retrain=retrain,
                     textless=textless,
+                    criteria_as_inclusion=criteria_as_inclusion,
                     on_result=done,
                 )
             summary = summarise(results)
