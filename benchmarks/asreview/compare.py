@@ -82,10 +82,12 @@ def source_fingerprint() -> str:
 
 def git_state() -> str:
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              cwd=ROOT).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "src"], capture_output=True, text=True,
-                               cwd=ROOT).stdout.strip()
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "src"], capture_output=True, text=True, cwd=ROOT
+        ).stdout.strip()
     except OSError:
         return "unknown"
     return f"{head}{' + uncommitted changes under src/' if dirty else ''}"
@@ -116,7 +118,7 @@ def metrics_from_order(order_ids: list[str], priors: list[str], labels: pd.Serie
 def asreview_row(name: str, seed: int, labels: pd.Series) -> tuple[dict, list[str]]:
     tag = f"{name}_s{seed}"
     order = pd.read_csv(WORK / f"{tag}.order.csv", dtype={"record_id": str})
-    priors = [p for p in (WORK / f"{tag}.priors.txt").read_text().strip().split(",") if p]
+    priors = _asreview_priors(name, seed)
     if order.loc[order["prior"] == 1, "record_id"].tolist() != priors:
         raise SystemExit(f"{tag}: priors.txt and order.csv disagree")
     if (order["label"].to_numpy() != labels.loc[order["record_id"]].to_numpy()).any():
@@ -172,7 +174,13 @@ def peerscreen_row(
 
 
 def _checked_row(
-    name: str, seed: int, out: Path, priors: list[str], labels: pd.Series, seconds: float, fresh: bool
+    name: str,
+    seed: int,
+    out: Path,
+    priors: list[str],
+    labels: pd.Series,
+    seconds: float,
+    fresh: bool,
 ) -> dict:
     reported = json.loads((out / "metrics.json").read_text())
     if reported.get("settings", {}).get("prior_ids", priors) != priors:
@@ -345,7 +353,11 @@ def section_markdown(
         f"{asreview_version()} in its own venv (`benchmarks/asreview/.venv`). "
         f"{results['dataset'].nunique()} datasets x seeds {', '.join(map(str, seeds))} = {n_sims} simulations per tool. "
         f"peerscreen at {run_info['git']} (source hash {run_info['fingerprint']}"
-        + (", CHANGED during the run: rows are not all from the same code" if run_info["changed"] else "")
+        + (
+            ", CHANGED during the run: rows are not all from the same code"
+            if run_info["changed"]
+            else ""
+        )
         + f"). Load average (1 min) at the start of the peerscreen phase {run_info['load'][0]:.1f}, "
         f"at its end {run_info['load'][1]:.1f}"
         + (
@@ -452,9 +464,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    data_dir = Path(
-        os.environ.get("DATA_DIR", DEFAULT_DATA_DIR)
-    ).resolve()
+    data_dir = Path(os.environ.get("DATA_DIR", DEFAULT_DATA_DIR)).resolve()
     datasets_env, seeds_env = os.environ.get("DATASETS"), os.environ.get("SEEDS")
     datasets = (
         datasets_env.split() if datasets_env else sorted(p.stem for p in data_dir.glob("*.csv"))
@@ -501,16 +511,26 @@ def main() -> None:
     print(means.to_string(float_format=lambda v: f"{v:.3f}"))
     if args.asreview_only:
         return
-    run_info = {"git": git_state(), "fingerprint": fingerprint, "changed": changed,
-                "backend": BACKEND or "", "mode": MODE, "bench_seconds": bench_seconds,
-                "load": (load_start, os.getloadavg()[0])}
+    run_info = {
+        "git": git_state(),
+        "fingerprint": fingerprint,
+        "changed": changed,
+        "backend": BACKEND or "",
+        "mode": MODE,
+        "bench_seconds": bench_seconds,
+        "load": (load_start, os.getloadavg()[0]),
+    }
     if any(r.get("fresh") for r in rows if r["tool"] == "peerscreen"):
         RUN_INFO.write_text(json.dumps(run_info) + "\n")
     elif RUN_INFO.exists():  # every peerscreen row reused: describe the run that made them
         run_info = json.loads(RUN_INFO.read_text())
     everything = asreview_everything(data_dir)
     if len(everything) > (results["tool"] != "peerscreen").sum():
-        per = everything.groupby("dataset")[["wss95", "wss100", "rrf10", "atd", "wall_seconds"]].mean().mean()
+        per = (
+            everything.groupby("dataset")[["wss95", "wss100", "rrf10", "atd", "wall_seconds"]]
+            .mean()
+            .mean()
+        )
         run_info["asreview_all"] = [
             f"ASReview alone on everything run.sh has run ({everything['dataset'].nunique()} datasets, "
             f"{len(everything)} simulations): mean WSS@95 {per['wss95']:.3f}, WSS@100 {per['wss100']:.3f}, "

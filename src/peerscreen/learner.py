@@ -136,9 +136,7 @@ class ActiveLearner:
         if len(labelled) == 0 or labels.min() == labels.max():
             return None
         with_text = self.has_text[labelled]
-        if not with_text.all() and labels[with_text].min(initial=1) < labels[with_text].max(
-            initial=0
-        ):
+        if not with_text.all() and len(np.unique(labels[with_text])) == 2:
             labelled, labels = labelled[with_text], labels[with_text]
         head = clone(self._head)
         training = self.features[labelled]

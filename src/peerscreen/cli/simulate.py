@@ -27,6 +27,21 @@ from peerscreen.query import QUERY_STRATEGIES
 from peerscreen.simulation import SimulationResult, simulate
 from peerscreen.tracking import configure_tracking, log_simulation
 
+#: Loop options shared by `simulate` and `bench`.
+TEXTLESS_OPTION = typer.Option(
+    "tied",
+    "--textless",
+    help="Records with no title and no abstract: 'tied' (one block when the model's "
+    "scores fall to theirs, as ASReview) or 'when-dry' (one block once the model's last "
+    "20 picks found under half the running inclusion rate).",
+)
+RETRAIN_OPTION = typer.Option(
+    "adaptive",
+    "--retrain",
+    help="'adaptive': refit after every inclusion and after exclusions reaching 2% of the "
+    "labels; 'every': refit after every label, as ASReview does.",
+)
+
 
 def _cold_start_text(dataset: str, config: Path | None, criteria_text: str | None) -> str:
     if criteria_text:
@@ -77,19 +92,8 @@ def simulate_command(
         help="Train on the review's criteria text (criteria.toml, --config or --criteria-text) "
         "as one more inclusion throughout.",
     ),
-    textless: str = typer.Option(
-        "tied",
-        "--textless",
-        help="Records with no title and no abstract: 'tied' (one block when the model's "
-        "scores fall to theirs, as ASReview) or 'when-dry' (one block once the model's last "
-        "20 picks found under half the running inclusion rate).",
-    ),
-    retrain: str = typer.Option(
-        "adaptive",
-        "--retrain",
-        help="'adaptive': refit after every inclusion and after exclusions reaching 2% of the "
-        "labels; 'every': refit after every label, as ASReview does.",
-    ),
+    textless: str = TEXTLESS_OPTION,
+    retrain: str = RETRAIN_OPTION,
     stop_after: int | None = typer.Option(
         None, "--stop-after", min=1, help="Screen at most N records."
     ),
@@ -191,19 +195,8 @@ def bench_command(
         help="Train on each dataset's published criteria (criteria.toml) as one more "
         "inclusion throughout, where they exist.",
     ),
-    textless: str = typer.Option(
-        "tied",
-        "--textless",
-        help="Records with no title and no abstract: 'tied' (one block when the model's "
-        "scores fall to theirs, as ASReview) or 'when-dry' (one block once the model's last "
-        "20 picks found under half the running inclusion rate).",
-    ),
-    retrain: str = typer.Option(
-        "adaptive",
-        "--retrain",
-        help="'adaptive': refit after every inclusion and after exclusions reaching 2% of the "
-        "labels; 'every': refit after every label, as ASReview does.",
-    ),
+    textless: str = TEXTLESS_OPTION,
+    retrain: str = RETRAIN_OPTION,
     datasets: str | None = typer.Option(
         None, "--datasets", help="Only these dataset names (comma-separated)."
     ),

@@ -42,8 +42,7 @@ class ThresholdedMultiLabel(ClassifierMixin, BaseEstimator):
     def fit(self, X: Any, Y: np.ndarray) -> ThresholdedMultiLabel:
         Y = np.asarray(Y)
         base = OneVsRestClassifier(clone(self.estimator))
-        n_splits = max(2, min(self.cv, len(Y) // 2))
-        folds = KFold(n_splits=n_splits, shuffle=True, random_state=self.random_state)
+        folds = self._folds(len(Y))
         constant = Y.min(axis=0) == Y.max(axis=0)
         if constant.any():
             Y_fit = Y.copy()
@@ -57,6 +56,11 @@ class ThresholdedMultiLabel(ClassifierMixin, BaseEstimator):
         self.model_ = base.fit(X, Y_fit)
         self.n_labels_ = Y.shape[1]
         return self
+
+    def _folds(self, n_records: int) -> KFold:
+        """`cv` folds, fewer when there are too few records for that many."""
+        n_splits = max(2, min(self.cv, n_records // 2))
+        return KFold(n_splits=n_splits, shuffle=True, random_state=self.random_state)
 
     def predict_proba(self, X: Any) -> np.ndarray:
         return self.model_.predict_proba(X)

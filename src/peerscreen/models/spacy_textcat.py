@@ -45,13 +45,12 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
 from sklearn.feature_extraction.text import HashingVectorizer
-from sklearn.model_selection import KFold
 from sklearn.pipeline import Pipeline
 from sklearn.svm import LinearSVC
 
 from peerscreen.errors import ConfigError
 from peerscreen.models.features import AddCriteria, CriteriaFeatures
-from peerscreen.models.heads import SmallClassCalibrated, f1_thresholds
+from peerscreen.models.heads import SmallClassCalibrated, ThresholdedMultiLabel, f1_thresholds
 from peerscreen.models.registry import Backend, register_backend
 from peerscreen.paths import PROJECT_ROOT
 
@@ -341,34 +340,22 @@ def _balance_repeats(y: np.ndarray) -> np.ndarray:
     return per_class[index]
 
 
-class ThresholdedTextcat(ClassifierMixin, BaseEstimator):
+class ThresholdedTextcat(ThresholdedMultiLabel):
     """A multi-label textcat with one threshold per label, each tuned for F1 on
-    cross-validated scores (a label constant in training never fires)."""
-
-    def __init__(self, estimator: Any = None, *, cv: int = 3, random_state: int | None = 0):
-        self.estimator = estimator
-        self.cv = cv
-        self.random_state = random_state
+    cross-validated scores (a label constant in training never fires). Unlike its parent,
+    one textcat scores every label at once, so there is no one-vs-rest split."""
 
     def fit(self, X: Any, Y: np.ndarray) -> ThresholdedTextcat:
         X = np.asarray(_texts(X), dtype=object)
         Y = np.asarray(Y).astype(int)
         scores = np.zeros(Y.shape, dtype=float)
-        n_splits = max(2, min(self.cv, len(Y) // 2))
-        folds = KFold(n_splits=n_splits, shuffle=True, random_state=self.random_state)
-        for train, test in folds.split(X):
+        for train, test in self._folds(len(Y)).split(X):
             model = clone(self.estimator).fit(X[train], Y[train])
             scores[test] = model.predict_proba(X[test])
         self.thresholds_ = f1_thresholds(Y, scores)
         self.model_ = clone(self.estimator).fit(X, Y)
         self.n_labels_ = Y.shape[1]
         return self
-
-    def predict_proba(self, X: Any) -> np.ndarray:
-        return self.model_.predict_proba(X)
-
-    def predict(self, X: Any) -> np.ndarray:
-        return (self.predict_proba(X) >= self.thresholds_).astype(int)
 
 
 def _textcat(params: dict, seed: int, *, exclusive: bool = True) -> SpacyTextcat:

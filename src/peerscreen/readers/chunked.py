@@ -41,7 +41,7 @@ from peerscreen.readers.base import (
     rows_to_columns,
 )
 from peerscreen.readers.jsonlines import parse_jsonl_line
-from peerscreen.readers.pubmed import _xml_row
+from peerscreen.readers.pubmed import _xml_row, malformed_xml
 from peerscreen.readers.ris import LosslessRisParser, entry_to_row
 from peerscreen.readers.tabular import (
     _locate_csv_error,
@@ -400,12 +400,7 @@ def _pubmed_xml_chunks(
                     yield _xml_columns(path, rows, first)
                     first, total, rows = first + len(rows), total + len(rows), []
         except ET.ParseError as exc:
-            line = exc.position[0] if exc.position else None
-            raise InputError(
-                path,
-                f"malformed XML ({exc.msg if hasattr(exc, 'msg') else exc})",
-                location=f"line {line}, after record {total + len(rows)}" if line else None,
-            ) from None
+            raise malformed_xml(path, exc, total + len(rows)) from None
     if not rows and not total:
         raise InputError(path, "no PubmedArticle element found (is this a PubMed XML export?)")
     if rows:

@@ -162,6 +162,16 @@ def _xml_row(article: ET.Element) -> dict[str, Any]:
     }
 
 
+def malformed_xml(path: Path, exc: ET.ParseError, records_read: int) -> InputError:
+    """The one error for broken XML: where it broke, and how many records came before."""
+    line = exc.position[0] if exc.position else None
+    return InputError(
+        path,
+        f"malformed XML ({exc.msg if hasattr(exc, 'msg') else exc})",
+        location=f"line {line}, after record {records_read}" if line else None,
+    )
+
+
 def read_pubmed_xml(path: Path, notes: ReadNotes) -> Columns:
     head = path.read_bytes()[:8192]
     if looks_binary(head):
@@ -173,12 +183,7 @@ def read_pubmed_xml(path: Path, notes: ReadNotes) -> Columns:
                 rows.append(_xml_row(element))
                 element.clear()
     except ET.ParseError as exc:
-        line = exc.position[0] if exc.position else None
-        raise InputError(
-            path,
-            f"malformed XML ({exc.msg if hasattr(exc, 'msg') else exc})",
-            location=f"line {line}, after record {len(rows)}" if line else None,
-        ) from None
+        raise malformed_xml(path, exc, len(rows)) from None
     if not rows:
         raise InputError(path, "no PubmedArticle element found (is this a PubMed XML export?)")
     columns = rows_to_columns(rows)
