@@ -37,6 +37,7 @@ def test_texts_and_missing_text():
     assert records.texts()[0] == "Peer specialists on ACT teams. We studied ..."
     assert records.texts()[1] == ""
     assert records.has_text().tolist() == [True, False]
+    assert records.years() == [2004, None]
     assert join_text("Why peers?", "Because.") == "Why peers? Because."
 
 

@@ -12,6 +12,7 @@ part of the package: what it finds is then built into peerscreen and measured wi
 """
 
 import importlib
+import os
 import pickle
 import sys
 import time
@@ -34,7 +35,7 @@ from peerscreen.simulation import screening_metrics  # noqa: E402
 
 def load(name):
     CACHE.mkdir(parents=True, exist_ok=True)
-    p = CACHE / f"{name}.pkl"
+    p = CACHE / f"{name}.meta.pkl"
     if p.exists():
         return pickle.loads(p.read_bytes())
     from peerscreen.ingest import import_records
@@ -47,6 +48,10 @@ def load(name):
         ids=f["record_id"].astype(str).tolist(),
         titles=f["title"].fillna("").astype(str).tolist(),
         abstracts=f["abstract"].fillna("").astype(str).tolist(),
+        years=[r.year for r in rs],
+        journals=[r.journal or "" for r in rs],
+        keywords=[list(r.keywords) for r in rs],
+        mesh=[list(r.mesh) for r in rs],
     )
     p.write_bytes(pickle.dumps(d))
     return d
@@ -60,9 +65,15 @@ def run_one(args):
     d["name"] = name
     truth = d["truth"]
     index = {r: i for i, r in enumerate(d["ids"])}
-    priors = [
-        index[p] for p in (WORK / f"{name}_s{seed}.priors.txt").read_text().strip().split(",")
-    ]
+    prior_file = WORK / f"{name}_s{seed}.priors.txt"
+    if prior_file.exists() and not os.environ.get("RANDOM_PRIORS"):
+        priors = [index[p] for p in prior_file.read_text().strip().split(",")]
+    else:  # held-out seeds: one random inclusion and one random exclusion
+        rng = np.random.default_rng(1000 + seed)
+        priors = [
+            int(rng.choice(np.flatnonzero(truth == 1))),
+            int(rng.choice(np.flatnonzero(truth == 0))),
+        ]
     t0 = time.perf_counter()
     learner = factory(d, seed)
     labelled = np.zeros(len(truth), bool)
@@ -134,7 +145,7 @@ def main():
         if len(sys.argv) > 3 and sys.argv[3]
         else sorted(p.stem for p in DATA.glob("*.csv"))
     )
-    seeds = [0, 1, 2]
+    seeds = [int(s) for s in os.environ.get("SEEDS", "0,1,2").split(",")]
     jobs = [(variant, n, s) for n in names for s in seeds]
     # big ones first for load balance
     sizes = {n: len(load(n)["truth"]) for n in names}
@@ -144,7 +155,8 @@ def main():
         rows = pool.map(run_one, jobs, chunksize=1)
     df = pd.DataFrame(rows)
     OUT.mkdir(exist_ok=True)
-    df.to_csv(OUT / f"{variant.replace(':', '_')}.csv", index=False)
+    tag = os.environ.get("TAG", "")
+    df.to_csv(OUT / f"{variant.replace(':', '_')}{tag}.csv", index=False)
     asr = pd.read_csv(ROOT / "benchmarks/asreview/results.csv")
     asr = asr[asr.tool.str.startswith("asreview")].groupby("dataset")[["wss95", "rrf10"]].mean()
     per = df.groupby("dataset")[["wss95", "rrf10", "secs"]].mean()

@@ -578,3 +578,196 @@ def criteria_row_hybrid(d, seed):
     )
     L.skip_empty = True
     return L
+
+
+# --- record metadata beside the words (session 4) -------------------------------------
+def _norm(s):
+    return " ".join(str(s).lower().split())
+
+
+def meta_tokens(d, parts):
+    """One bag of tokens per record from its metadata: OpenAlex concepts, MeSH headings,
+    journal, year (exact and five-year bin)."""
+    out = []
+    for i in range(len(d["texts"])):
+        toks = []
+        if "kw" in parts:
+            toks += ["kw=" + _norm(k) for k in d["keywords"][i]]
+        if "mesh" in parts:
+            toks += ["mesh=" + _norm(m).lstrip("*") for m in d["mesh"][i]]
+        if "journal" in parts and d["journals"][i]:
+            toks.append("jr=" + _norm(d["journals"][i]))
+        if "year" in parts and d["years"][i]:
+            y = int(d["years"][i])
+            toks += [f"yr={y}", f"yr5={y // 5}", f"yr5b={(y + 2) // 5}"]
+        out.append(toks)
+    return out
+
+
+def meta_block(d, parts):
+    v = TfidfVectorizer(analyzer=lambda toks: toks, sublinear_tf=True, min_df=1)
+    toks = meta_tokens(d, parts)
+    if not any(toks):
+        return None
+    return v.fit_transform(toks)
+
+
+def _with_meta(d, parts, a):
+    X = tfidf(d["texts"])
+    B = meta_block(d, parts)
+    if B is not None:
+        X = sparse.hstack([X, a * B]).tocsr()
+    return X
+
+
+def _meta_learner(d, seed, parts, a):
+    L = Lazy(WLearner(_with_meta(d, parts, a), seed), 0.02)
+    L.skip_empty = True
+    return L
+
+
+def meta_all05(d, seed):
+    return _meta_learner(d, seed, ("kw", "mesh", "journal", "year"), 0.5)
+
+
+def meta_all1(d, seed):
+    return _meta_learner(d, seed, ("kw", "mesh", "journal", "year"), 1.0)
+
+
+def meta_kwmesh05(d, seed):
+    return _meta_learner(d, seed, ("kw", "mesh"), 0.5)
+
+
+def meta_kwmesh1(d, seed):
+    return _meta_learner(d, seed, ("kw", "mesh"), 1.0)
+
+
+def meta_year03(d, seed):
+    return _meta_learner(d, seed, ("year",), 0.3)
+
+
+def meta_year06(d, seed):
+    return _meta_learner(d, seed, ("year",), 0.6)
+
+
+def meta_journal05(d, seed):
+    return _meta_learner(d, seed, ("journal",), 0.5)
+
+
+class RampMeta:
+    """Words plus a metadata block whose weight grows with the inclusions found:
+    a x min(1, n_included / ramp). Early on one inclusion's year says little."""
+
+    def __init__(self, T, B, seed, a, ramp, by="incl"):
+        self.T = sparse.csr_matrix(T)
+        self.B = sparse.csr_matrix(B)
+        self.seed, self.a, self.ramp, self.by = seed, a, ramp, by
+
+    def scores(self, known, labels):
+        idx, y = np.asarray(known), np.asarray(labels)
+        n = y.sum() if self.by == "incl" else len(y)
+        a = self.a * min(1.0, n / self.ramp) if self.ramp else self.a
+        if a <= 0:
+            X = self.T
+        else:
+            X = sparse.hstack([self.T, a * self.B]).tocsr()
+        m = LinearSVC(C=0.11, random_state=self.seed, tol=1e-2)
+        m.fit(X[idx], y, sample_weight=asr_weights(y))
+        return X @ m.coef_[0] + m.intercept_[0]
+
+
+def _ramp(d, seed, parts, a, ramp, by="incl"):
+    B = meta_block(d, parts)
+    T = tfidf(d["texts"])
+    if B is None:
+        inner = WLearner(T, seed)
+    else:
+        inner = RampMeta(T, B, seed, a, ramp, by)
+    L = Lazy(inner, 0.02)
+    L.skip_empty = True
+    return L
+
+
+def year03_r5(d, seed):
+    return _ramp(d, seed, ("year",), 0.3, 5)
+
+
+def year03_r10(d, seed):
+    return _ramp(d, seed, ("year",), 0.3, 10)
+
+
+def year05_r10(d, seed):
+    return _ramp(d, seed, ("year",), 0.5, 10)
+
+
+def year02(d, seed):
+    return _ramp(d, seed, ("year",), 0.2, 0)
+
+
+def year04_r5(d, seed):
+    return _ramp(d, seed, ("year",), 0.4, 5)
+
+
+class RampBlocks:
+    """Words plus metadata blocks, each weighted a_k x min(1, n_included / ramp); an
+    optional criteria row (the review's criteria as one more inclusion, no metadata)."""
+
+    def __init__(self, T, blocks, seed, ramp, criteria=False):
+        self.T = sparse.csr_matrix(T)
+        self.blocks = [(sparse.csr_matrix(B), a) for B, a in blocks]
+        self.seed, self.ramp, self.criteria = seed, ramp, criteria
+        self.n = self.T.shape[0] - (1 if criteria else 0)
+
+    def scores(self, known, labels):
+        idx, y = np.asarray(known), np.asarray(labels)
+        f = min(1.0, y.sum() / self.ramp) if self.ramp else 1.0
+        if self.criteria:
+            idx, y = np.r_[idx, self.n], np.r_[y, 1]
+        parts = [self.T] + [a * f * B for B, a in self.blocks if a * f > 0]
+        X = sparse.hstack(parts).tocsr() if len(parts) > 1 else self.T
+        m = LinearSVC(C=0.11, random_state=self.seed, tol=1e-2)
+        m.fit(X[idx], y, sample_weight=asr_weights(y))
+        return (X @ m.coef_[0] + m.intercept_[0])[: self.n]
+
+
+def _blocks(d, seed, spec, ramp, criteria=False, window=0):
+    text = _criteria(d) if criteria else ""
+    texts = d["texts"] + ([text] if text else [])
+    T = tfidf(texts)
+    blocks = []
+    for parts, a in spec:
+        B = meta_block(d, parts)
+        if B is not None:
+            if text:
+                B = sparse.vstack([B, sparse.csr_matrix((1, B.shape[1]))])
+            blocks.append((B, a))
+    L = Lazy(RampBlocks(T, blocks, seed, ramp, bool(text)), 0.02)
+    L.skip_empty = True
+    if window:
+        L.window = window
+        L.theta = 0.5
+    return L
+
+
+def yr3_kw2(d, seed):
+    return _blocks(d, seed, [(("year",), 0.3), (("kw", "mesh"), 0.2)], 5)
+
+
+def yr3_jr2(d, seed):
+    return _blocks(d, seed, [(("year",), 0.3), (("journal",), 0.2)], 5)
+
+
+def yr3_crit(d, seed):
+    return _blocks(d, seed, [(("year",), 0.3)], 5, criteria=True)
+
+
+def yr3_crit_dry(d, seed):
+    return _blocks(d, seed, [(("year",), 0.3)], 5, criteria=True, window=20)
+
+
+def yr3_dry(d, seed):
+    return _blocks(d, seed, [(("year",), 0.3)], 5, window=20)
+
+
+def yr2_crit(d, seed):
+    return _blocks(d, seed, [(("year",), 0.2)], 0, criteria=True)

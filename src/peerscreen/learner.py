@@ -4,6 +4,11 @@ Features are computed once for the whole record set (TF-IDF is unsupervised, so 
 on every record, labelled or not, uses no label: ASReview does the same), and each retrain
 fits a fresh, fast linear classifier on the labelled rows only.
 
+Beside the words, the default model reads each record's publication year (`year_features`):
+a review's inclusions cluster in time (its search dates, when the treatment it studies was
+in use), and every export a team screens carries the year. ASReview LAB reads the words
+only.
+
 Rarity of inclusions: `BalancedLinearSVM` weighs each labelled record so that the
 inclusions together count `ratio` (9.8) times as much as the exclusions together, however
 few they are: ten inclusions among five hundred exclusions still move the decision boundary.
@@ -15,6 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -64,23 +70,74 @@ class BalancedLinearSVM(ClassifierMixin, BaseEstimator):
         ratio: float = 9.8,
         tol: float = 1e-2,
         random_state: int | None = None,
+        metadata_start: int | None = None,
+        metadata_weight: float = 0.3,
+        metadata_ramp: int = 5,
     ):
         self.C = C
         self.ratio = ratio
         self.tol = tol
         self.random_state = random_state
+        self.metadata_start = metadata_start
+        self.metadata_weight = metadata_weight
+        self.metadata_ramp = metadata_ramp
+
+    def metadata_scale(self, n_included: int) -> float:
+        """How much the metadata columns (from `metadata_start` on) count against the words:
+        `metadata_weight`, reached once `metadata_ramp` inclusions are known. One inclusion's
+        year says little about the rest, while its words say a lot."""
+        if self.metadata_ramp <= 0:
+            return self.metadata_weight
+        return self.metadata_weight * min(1.0, n_included / self.metadata_ramp)
 
     def fit(self, X: Any, y: Any) -> BalancedLinearSVM:
         y = np.asarray(y, dtype=int)
+        column_scale = self._column_scale(X.shape[1], int((y == 1).sum()))
+        if column_scale is not None:
+            X = X @ sparse.diags(column_scale)
         self.svm_ = LinearSVC(C=self.C, tol=self.tol, random_state=self.random_state)
         self.svm_.fit(X, y, sample_weight=balanced_weights(y, self.ratio))
-        self.coef_ = self.svm_.coef_
+        # Fold the column scale into the weights, so the model scores unscaled features.
+        self.coef_ = self.svm_.coef_ * (1.0 if column_scale is None else column_scale)
         self.intercept_ = self.svm_.intercept_
         self.classes_ = self.svm_.classes_
         return self
 
     def decision_function(self, X: Any) -> np.ndarray:
-        return self.svm_.decision_function(X)
+        return np.asarray(X @ self.coef_[0]).ravel() + self.intercept_[0]
+
+    def _column_scale(self, n_columns: int, n_included: int) -> np.ndarray | None:
+        if self.metadata_start is None or self.metadata_start >= n_columns:
+            return None
+        scale = np.ones(n_columns)
+        scale[self.metadata_start :] = self.metadata_scale(n_included)
+        return scale
+
+
+def _year_tokens(year: int | None) -> list[str]:
+    if year is None:
+        return []
+    return [f"year={year}", f"5y={year // 5}", f"5y+2={(year + 2) // 5}"]
+
+
+def _identity(tokens: list[str]) -> list[str]:
+    return tokens
+
+
+def year_features(years: list[int | None]) -> sparse.csr_matrix | None:
+    """One TF-IDF row per record over its year and the two overlapping five-year spans that
+    hold it, so a few inclusions from 1998 and 2001 also lift 1999 and 2000. Records without
+    a year get an empty row. None when no record has a year.
+
+    Why: on the 18 benchmark datasets (ASReview's priors, seeds 0-2) the year block raised
+    mean WSS@95 from 0.400 to 0.437 (five random priors per dataset, seeds 3-7: 0.406 to
+    0.429), most on Nelson_2002 (+0.18), Estrogens (+0.11) and Sep_2021 (+0.11); no dataset
+    lost more than 0.03 (benchmarks/loop_lab, variant year03_r5)."""
+    tokens = [_year_tokens(None if y is None or pd.isna(y) else int(y)) for y in years]
+    if not any(tokens):
+        return None
+    vectorizer = TfidfVectorizer(analyzer=_identity, sublinear_tf=True)
+    return sparse.csr_matrix(vectorizer.fit_transform(tokens))
 
 
 class ActiveLearner:
@@ -100,6 +157,7 @@ class ActiveLearner:
         params: dict | None = None,
         seed: int = 0,
         guide_texts: list[str] | None = None,
+        years: list[int | None] | None = None,
     ):
         spec = get_backend(backend)
         self.params = spec.params(params)
@@ -111,9 +169,23 @@ class ActiveLearner:
         guides = [g for g in (guide_texts or []) if g and g.strip()]
         safe = [t if t.strip() else " " for t in [*texts, *guides]]
         matrix = sparse.csr_matrix(featurizer.fit_transform(safe))
+        matrix = self._with_years(matrix, years, len(guides))
         self.features = matrix[: len(texts)]
         self.guide_features = matrix[len(texts) :]
         self.has_text = np.array([bool(t.strip()) for t in texts])
+
+    def _with_years(
+        self, matrix: sparse.csr_matrix, years: list[int | None] | None, n_guides: int
+    ) -> sparse.csr_matrix:
+        """The year block after the words, for heads that weigh metadata columns
+        (`metadata_start`); the guide rows (criteria in words) have no year."""
+        if years is None or "metadata_start" not in self._head.get_params():
+            return matrix
+        block = year_features([*years, *([None] * n_guides)])
+        if block is None:
+            return matrix
+        self._head.set_params(metadata_start=matrix.shape[1])
+        return sparse.hstack([matrix, block]).tocsr()
 
     @property
     def n_records(self) -> int:

@@ -219,6 +219,10 @@ class RecordSet:
             for t, a in zip(self._frame["title"], self._frame["abstract"], strict=True)
         ]
 
+    def years(self) -> list[int | None]:
+        """Publication year of every record, in order (None where unknown)."""
+        return [None if _isna(y) or y is pd.NA else int(y) for y in self._frame["year"]]
+
     def has_text(self) -> pd.Series:
         return self._frame["title"].notna() | self._frame["abstract"].notna()
 

@@ -519,6 +519,9 @@ class ScreeningProject:
             for t, a in self._conn.execute("SELECT title, abstract FROM records ORDER BY position")
         ]
 
+    def years(self) -> list[int | None]:
+        return [y for (y,) in self._conn.execute("SELECT year FROM records ORDER BY position")]
+
     # -- decisions ----------------------------------------------------------------------
     def decisions(self, *, include_undone: bool = False) -> list[Decision]:
         """The decision log in order (undone decisions too if `include_undone`)."""
@@ -624,9 +627,11 @@ class ScreeningProject:
         state = state or self.label_state()
         return self.scores().revision != state.revision
 
-    def learner(self, texts: list[str] | None = None) -> ActiveLearner:
+    def learner(
+        self, texts: list[str] | None = None, years: list[int | None] | None = None
+    ) -> ActiveLearner:
         """The active learner with its feature matrix, built once per process (from `texts`
-        if given, else read from the project)."""
+        and `years` if given, else read from the project)."""
         params = self.settings.get("params") or {}
         key = (self.meta["project_id"], self.backend, json.dumps(params, sort_keys=True), self.seed)
         with _LEARNERS_LOCK:
@@ -634,9 +639,10 @@ class ScreeningProject:
                 while len(_LEARNERS) >= _MAX_CACHED_LEARNERS:
                     _LEARNERS.pop(next(iter(_LEARNERS)))
                 texts = texts if texts is not None else self.texts()
+                years = years if years is not None else self.years()
                 try:
                     learner = ActiveLearner(
-                        texts, backend=self.backend, params=params, seed=self.seed
+                        texts, backend=self.backend, params=params, seed=self.seed, years=years
                     )
                 except ValueError as exc:  # e.g. no record has any text: an empty vocabulary
                     raise ScreeningError(f"{self.path}: cannot build features ({exc})") from None
@@ -646,11 +652,11 @@ class ScreeningProject:
     def warm_up(self) -> threading.Thread:
         """Build the feature matrix in a background thread (seconds at 5,000 records), so
         the first retrain of a session need not wait for it; returns the started thread."""
-        texts = self.texts()  # read here: the connection stays in its own thread
+        texts, years = self.texts(), self.years()  # read here: the connection stays here
 
         def build() -> None:
             with contextlib.suppress(PeerscreenError):  # the next retrain raises it again
-                self.learner(texts)
+                self.learner(texts, years)
 
         thread = threading.Thread(target=build, name="peerscreen-features", daemon=True)
         thread.start()

@@ -237,6 +237,7 @@ def simulate(
         params=params,
         seed=seed,
         guide_texts=[guide_text] if guide_text else None,
+        years=records.years(),
     )
     prior_scores = (
         similarity_to(texts, cold_start_text, semantic=semantic)
