@@ -667,10 +667,7 @@ class RampMeta:
         idx, y = np.asarray(known), np.asarray(labels)
         n = y.sum() if self.by == "incl" else len(y)
         a = self.a * min(1.0, n / self.ramp) if self.ramp else self.a
-        if a <= 0:
-            X = self.T
-        else:
-            X = sparse.hstack([self.T, a * self.B]).tocsr()
+        X = self.T if a <= 0 else sparse.hstack([self.T, a * self.B]).tocsr()
         m = LinearSVC(C=0.11, random_state=self.seed, tol=1e-2)
         m.fit(X[idx], y, sample_weight=asr_weights(y))
         return X @ m.coef_[0] + m.intercept_[0]
@@ -679,10 +676,7 @@ class RampMeta:
 def _ramp(d, seed, parts, a, ramp, by="incl"):
     B = meta_block(d, parts)
     T = tfidf(d["texts"])
-    if B is None:
-        inner = WLearner(T, seed)
-    else:
-        inner = RampMeta(T, B, seed, a, ramp, by)
+    inner = WLearner(T, seed) if B is None else RampMeta(T, B, seed, a, ramp, by)
     L = Lazy(inner, 0.02)
     L.skip_empty = True
     return L
