@@ -91,6 +91,16 @@ def test_init_stores_records_config_and_cold_start(project, project_path):
     assert mode == "wal"
 
 
+def test_model_trains_on_the_criteria_text_unless_turned_off(project, tmp_path):
+    assert project.settings["criteria_as_inclusion"] is True
+    assert project.guide_texts() == [project.protocol.criteria_text()]
+    assert project.learner().guide_features.shape[0] == 1
+    source = write_records(tmp_path / "r.csv", 2, 2)
+    plain, _ = create_project(tmp_path / "p.screen", [source], criteria_as_inclusion=False)
+    assert plain.guide_texts() == [] and plain.learner().guide_features.shape[0] == 0
+    plain.close()
+
+
 def test_init_deduplicates(tmp_path):
     source = write_records(tmp_path / "a.csv", 3, 0)
     copy = tmp_path / "b.csv"  # the same records (same DOIs) under other ids

@@ -252,16 +252,19 @@ def test_unknown_textless_policy_is_an_error():
         simulate(_toy(), textless="never")
 
 
-def test_simulate_cli_criteria_as_inclusion(tmp_path):
+def test_simulate_cli_trains_on_criteria_where_there_are_some(tmp_path):
     from peerscreen.writers import write_records
 
     data = write_records(_toy(), tmp_path / "toy.csv")
     out = tmp_path / "sim"
     args = ["simulate", str(data), "--seed", "1", "-o", str(out), "--no-track"]
-    guide = ["--criteria-as-inclusion", "--criteria-text", "peer support for mental recovery"]
-    result = runner.invoke(app, [*args, *guide])
-    assert result.exit_code == 0, result.output
-    settings = json.loads((out / "metrics.json").read_text())["settings"]
-    assert settings["criteria_as_inclusion"] is True
-    missing = runner.invoke(app, [*args, "--criteria-as-inclusion"])
-    assert missing.exit_code != 0 and "no published criteria for 'toy'" in missing.output
+
+    def used_criteria(*extra: str) -> bool:
+        result = runner.invoke(app, [*args, *extra])
+        assert result.exit_code == 0, result.output
+        return json.loads((out / "metrics.json").read_text())["settings"]["criteria_as_inclusion"]
+
+    text = ["--criteria-text", "peer support for mental recovery"]
+    assert used_criteria(*text) is True  # the default
+    assert used_criteria(*text, "--no-criteria-as-inclusion") is False
+    assert used_criteria() is False  # 'toy' has no published criteria: it goes without

@@ -124,7 +124,7 @@ def run_benchmark(
     priors: PriorTable | None = None,
     retrain: str = "adaptive",
     textless: str = "tied",
-    criteria_as_inclusion: bool = False,
+    criteria_as_inclusion: bool = True,
     on_result: Callable[[SimulationResult, Path | None], None] | None = None,
 ) -> pd.DataFrame:
     """Simulate each file x seed in this process (one start-up for the whole benchmark).

@@ -279,6 +279,7 @@ def create_project(
     force: bool = False,
     fmt: str | None = None,
     dedup: bool = True,
+    criteria_as_inclusion: bool = True,
 ) -> tuple[ScreeningProject, ImportResult]:
     """Import `files` into a new screening project at `path` and return it, open.
 
@@ -318,6 +319,7 @@ def create_project(
         "seed": seed,
         "params": params or {},  # the overrides; the backend's defaults fill the rest
         "resolved_params": resolved,
+        "criteria_as_inclusion": criteria_as_inclusion,
     }
     meta = {
         "format": PROJECT_FORMAT,
@@ -471,6 +473,15 @@ class ScreeningProject:
     @property
     def seed(self) -> int:
         return int(self.settings["seed"])
+
+    @property
+    def criteria_as_inclusion(self) -> bool:
+        """Whether the protocol's criteria in words train the model as one more inclusion
+        (projects made before this setting existed: no)."""
+        return bool(self.settings.get("criteria_as_inclusion", False))
+
+    def guide_texts(self) -> list[str]:
+        return [self.protocol.criteria_text()] if self.criteria_as_inclusion else []
 
     @property
     def config_path(self) -> Path:
@@ -628,10 +639,13 @@ class ScreeningProject:
         return self.scores().revision != state.revision
 
     def learner(
-        self, texts: list[str] | None = None, years: list[int | None] | None = None
+        self,
+        texts: list[str] | None = None,
+        years: list[int | None] | None = None,
+        guides: list[str] | None = None,
     ) -> ActiveLearner:
-        """The active learner with its feature matrix, built once per process (from `texts`
-        and `years` if given, else read from the project)."""
+        """The active learner with its feature matrix, built once per process (from `texts`,
+        `years` and `guides` if given, else read from the project)."""
         params = self.settings.get("params") or {}
         key = (self.meta["project_id"], self.backend, json.dumps(params, sort_keys=True), self.seed)
         with _LEARNERS_LOCK:
@@ -640,9 +654,15 @@ class ScreeningProject:
                     _LEARNERS.pop(next(iter(_LEARNERS)))
                 texts = texts if texts is not None else self.texts()
                 years = years if years is not None else self.years()
+                guides = guides if guides is not None else self.guide_texts()
                 try:
                     learner = ActiveLearner(
-                        texts, backend=self.backend, params=params, seed=self.seed, years=years
+                        texts,
+                        backend=self.backend,
+                        params=params,
+                        seed=self.seed,
+                        years=years,
+                        guide_texts=guides,
                     )
                 except ValueError as exc:  # e.g. no record has any text: an empty vocabulary
                     raise ScreeningError(f"{self.path}: cannot build features ({exc})") from None
@@ -652,11 +672,12 @@ class ScreeningProject:
     def warm_up(self) -> threading.Thread:
         """Build the feature matrix in a background thread (seconds at 5,000 records), so
         the first retrain of a session need not wait for it; returns the started thread."""
-        texts, years = self.texts(), self.years()  # read here: the connection stays here
+        # read here: the connection stays in this thread
+        texts, years, guides = self.texts(), self.years(), self.guide_texts()
 
         def build() -> None:
             with contextlib.suppress(PeerscreenError):  # the next retrain raises it again
-                self.learner(texts, years)
+                self.learner(texts, years, guides)
 
         thread = threading.Thread(target=build, name="peerscreen-features", daemon=True)
         thread.start()

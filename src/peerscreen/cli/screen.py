@@ -81,6 +81,11 @@ def init_command(
         "max", "--query", "-q", help=f"Query strategy: {', '.join(QUERY_STRATEGIES)}."
     ),
     seed: int = typer.Option(0, "--seed", help="Random seed (model, random query strategies)."),
+    criteria_as_inclusion: bool = typer.Option(
+        True,
+        "--criteria-as-inclusion/--no-criteria-as-inclusion",
+        help="Train the model on the protocol's criteria in words as one more inclusion.",
+    ),
     fmt: str | None = FORMAT_OPTION,
     no_dedup: bool = NO_DEDUP_OPTION,
     force: bool = typer.Option(False, "--force", help="Replace an existing screening project."),
@@ -98,6 +103,7 @@ def init_command(
                 force=force,
                 fmt=fmt,
                 dedup=not no_dedup,
+                criteria_as_inclusion=criteria_as_inclusion,
             )
         opened.close()
     print_import_report(result)
@@ -411,6 +417,7 @@ def status_command(
     console.print(
         f"model v{status.model_version}: {kind}{stale}; {status.n_decisions} decisions "
         f"({status.n_undone} undone); backend {settings['backend']}, query {settings['query']}"
+        + ("; trains on the criteria text too" if settings.get("criteria_as_inclusion") else "")
     )
     console.print(f"config {escape(settings['config'])} ({settings['config_hash']})")
     table = Table(title="Stopping rules", title_justify="left")

@@ -57,6 +57,14 @@ def _cold_start_text(dataset: str, config: Path | None, criteria_text: str | Non
     return text
 
 
+def _guide_text(dataset: str, config: Path | None, criteria_text: str | None) -> str | None:
+    """The criteria in words to train on, if any source has them (unlike --cold-start,
+    training on them is a default, so a dataset without criteria just goes without)."""
+    if criteria_text or config is not None:
+        return _cold_start_text(dataset, config, criteria_text)
+    return published_criteria(dataset) or None
+
+
 def simulate_command(
     dataset: str = typer.Argument(
         ..., help="A labelled file, or a benchmark name such as Donners_2021."
@@ -87,10 +95,10 @@ def simulate_command(
         None, "--criteria-text", help="Criteria in words for --cold-start."
     ),
     criteria_as_inclusion: bool = typer.Option(
-        False,
-        "--criteria-as-inclusion",
-        help="Train on the review's criteria text (criteria.toml, --config or --criteria-text) "
-        "as one more inclusion throughout.",
+        True,
+        "--criteria-as-inclusion/--no-criteria-as-inclusion",
+        help="Train on the review's criteria text (--criteria-text, --config, or criteria.toml "
+        "by dataset name) as one more inclusion throughout, where there is one.",
     ),
     textless: str = TEXTLESS_OPTION,
     retrain: str = RETRAIN_OPTION,
@@ -115,9 +123,7 @@ def simulate_command(
             raise PeerscreenError(f"--cold-start takes 'criteria', not '{cold_start}'")
         records = import_records([path], dedup=False).records
         text = _cold_start_text(path.stem, config, criteria_text) if cold_start else None
-        guide = (
-            _cold_start_text(path.stem, config, criteria_text) if criteria_as_inclusion else None
-        )
+        guide = _guide_text(path.stem, config, criteria_text) if criteria_as_inclusion else None
         priors = [p.strip() for p in prior_ids.split(",") if p.strip()] if prior_ids else None
         with Progress(
             TextColumn("screening {task.fields[found]} found"),
@@ -190,8 +196,8 @@ def bench_command(
     ),
     query: str = typer.Option("max", "--query", "-q", help="Query strategy."),
     criteria_as_inclusion: bool = typer.Option(
-        False,
-        "--criteria-as-inclusion",
+        True,
+        "--criteria-as-inclusion/--no-criteria-as-inclusion",
         help="Train on each dataset's published criteria (criteria.toml) as one more "
         "inclusion throughout, where they exist.",
     ),
