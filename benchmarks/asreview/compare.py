@@ -371,9 +371,14 @@ def section_markdown(
         "its defaults (`elas_u4`: TF-IDF + linear SVM, max query, balanced sample weights, a refit "
         "after every label); peerscreen runs its defaults: the "
         f"`{run_info.get('backend') or 'tfidf-lr'}` backend (for the loop the same TF-IDF + linear "
-        "SVM with the same balanced weights), max query, a refit after every inclusion and after "
-        "exclusions reaching 2% of the labels (`--retrain adaptive`), textless records as a tied "
-        "block (`--textless tied`). Both "
+        "SVM with the same balanced weights, plus each record's publication year as a small "
+        "feature block that ramps in over the first five inclusions), max query, a refit after "
+        "every inclusion and after exclusions reaching 2% of the labels (`--retrain adaptive`), "
+        "textless records as a tied block (`--textless tied`), and, where the review publishes "
+        "its eligibility criteria (`criteria.toml`: 7 of the 18 datasets, none of the Cohen "
+        "sets), the criteria text as one more inclusion in every fit "
+        "(`--criteria-as-inclusion`). ASReview is given neither the years nor the criteria, "
+        "which every real review has; the loop-settings table below separates their effects. Both "
         "labelling orders are scored by the same code, `peerscreen.simulation.screening_metrics`, with "
         "priors excluded from N and R. "
         + (
@@ -440,7 +445,8 @@ def section_markdown(
 
 def write_section(text: str) -> None:
     old = RESULTS_MD.read_text() if RESULTS_MD.exists() else "# Benchmark results\n\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
+    # up to the next heading: subsections (### ...) written by hand are kept
+    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^##|\Z)", re.S | re.M)
     if pattern.search(old):
         new = pattern.sub(lambda _: text + "\n", old, count=1)
     else:

@@ -22,6 +22,8 @@ committed decision survives a power cut as well as a killed process.
 Cold start: until an inclusion and an exclusion are both labelled, records are ranked by
 TF-IDF similarity to the protocol's criteria in words, scaled down for records whose criteria
 flags trip an exclusion rule (a flag at confidence c multiplies the score by 1 - c / 2).
+After that, the protocol's criteria in words keep training the model as one more inclusion
+(the `criteria_as_inclusion` setting, on unless `create_project(criteria_as_inclusion=False)`).
 """
 
 from __future__ import annotations
