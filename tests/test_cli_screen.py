@@ -67,6 +67,11 @@ def test_init_refuses_an_existing_project_unless_forced(project, tmp_path):
     assert result.exit_code == 0, result.output
     with open_project(project) as opened:
         assert opened.n_records == 4 and opened.query == "uncertainty"
+        assert opened.criteria_as_inclusion  # the default
+    result = screen("init", project, source, "--force", "--no-criteria-as-inclusion")
+    assert result.exit_code == 0, result.output
+    with open_project(project) as opened:
+        assert not opened.criteria_as_inclusion
 
 
 def test_init_errors(tmp_path):
@@ -205,6 +210,7 @@ def test_status_reports_counts_model_and_stopping(project):
         assert needle in result.stdout
     assert "stale" in result.stdout  # the last label did not retrain
     assert "model v1" in result.stdout
+    assert "trains on the criteria text too" in " ".join(result.stdout.split())
 
 
 def test_export_writes_every_record(project, tmp_path):

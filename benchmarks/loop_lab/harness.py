@@ -2,6 +2,12 @@
 process per worker, from exactly ASReview's priors (run benchmarks/asreview/run.sh first).
 
     .venv/bin/python benchmarks/loop_lab/harness.py VARIANT [WORKERS] [DATASET,DATASET]
+    RANDOM_PRIORS=1 SEEDS=3,4,5,6,7 TAG=_held .venv/bin/python benchmarks/loop_lab/harness.py V
+
+The second form (V a variant) is the held-out check: seeds ASReview was not run on, each
+with one random inclusion and one random exclusion as priors (the ASReview column is then
+only a reference; compare variants with each other). Records carry year, journal, keywords
+and MeSH for the metadata variants.
 
 VARIANT names a function in variants.py (or module:function) that takes (data, seed) and
 returns an object with `scores(labelled_indices, labels)`. Prints per-dataset WSS@95

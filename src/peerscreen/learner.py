@@ -94,7 +94,7 @@ class BalancedLinearSVM(ClassifierMixin, BaseEstimator):
         y = np.asarray(y, dtype=int)
         column_scale = self._column_scale(X.shape[1], int((y == 1).sum()))
         if column_scale is not None:
-            X = X @ sparse.diags(column_scale)
+            X = _scale_columns(X, column_scale)
         self.svm_ = LinearSVC(C=self.C, tol=self.tol, random_state=self.random_state)
         self.svm_.fit(X, y, sample_weight=balanced_weights(y, self.ratio))
         # Fold the column scale into the weights, so the model scores unscaled features.
@@ -112,6 +112,16 @@ class BalancedLinearSVM(ClassifierMixin, BaseEstimator):
         scale = np.ones(n_columns)
         scale[self.metadata_start :] = self.metadata_scale(n_included)
         return scale
+
+
+def _scale_columns(X: Any, scale: np.ndarray) -> Any:
+    """X with column j multiplied by scale[j]: a sparse matrix's values scaled in one pass
+    (a sparse product with a diagonal matrix cost a third of each fit)."""
+    if not sparse.issparse(X):
+        return np.asarray(X) * scale
+    scaled = sparse.csr_matrix(X, copy=True)
+    scaled.data *= scale[scaled.indices]
+    return scaled
 
 
 def _year_tokens(year: int | None) -> list[str]:
