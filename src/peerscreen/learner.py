@@ -141,8 +141,8 @@ def year_features(years: list[int | None]) -> sparse.csr_matrix | None:
 
     Why: on the 18 benchmark datasets (ASReview's priors, seeds 0-2) the year block raised
     mean WSS@95 from 0.400 to 0.437 (five random priors per dataset, seeds 3-7: 0.406 to
-    0.429), most on Nelson_2002 (+0.18), Estrogens (+0.11) and Sep_2021 (+0.11); no dataset
-    lost more than 0.03 (benchmarks/loop_lab, variant year03_r5)."""
+    0.429), most on Nelson_2002 (+0.19), Sep_2021 (+0.12) and Estrogens (+0.11); no dataset
+    lost more than 0.03 (chosen in benchmarks/loop_lab as variant year03_r5)."""
     tokens = [_year_tokens(None if y is None or pd.isna(y) else int(y)) for y in years]
     if not any(tokens):
         return None
@@ -192,7 +192,8 @@ class ActiveLearner:
     ) -> sparse.csr_matrix:
         """The year block after the words, for heads that weigh metadata columns
         (`metadata_start`); the guide rows (criteria in words) have no year."""
-        if years is None or "metadata_start" not in self._head.get_params():
+        get_params = getattr(self._head, "get_params", None)
+        if years is None or get_params is None or "metadata_start" not in get_params():
             return matrix
         block = year_features([*years, *([None] * n_guides)])
         if block is None:
