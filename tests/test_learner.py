@@ -94,9 +94,11 @@ def test_years_join_the_default_model_and_lift_records_from_the_same_years():
     texts = [f"trial of drug {d} in adults" for d in ["alpha", "beta"] * 4]
     years = [1990, 1991, 1990, 1991, 2015, 2016, 2015, None]
     learner = ActiveLearner(texts, seed=0, years=years)
+    assert learner.uses_years and not ActiveLearner(texts, seed=0).uses_years
     assert learner.features.shape[1] > ActiveLearner(texts, seed=0).features.shape[1]
     scores = learner.scores(np.array([0, 1, 4, 5]), np.array([1, 1, 0, 0]))
     assert scores[2] > scores[7] > scores[6]  # 1990 > unknown year > 2015
     # a backend whose head does not weigh metadata ignores the years
     nb = ActiveLearner(texts, backend="nb", seed=0, years=years)
+    assert not nb.uses_years
     assert nb.features.shape == ActiveLearner(texts, backend="nb", seed=0).features.shape

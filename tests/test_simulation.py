@@ -268,3 +268,15 @@ def test_simulate_cli_trains_on_criteria_where_there_are_some(tmp_path):
     assert used_criteria(*text) is True  # the default
     assert used_criteria(*text, "--no-criteria-as-inclusion") is False
     assert used_criteria() is False  # 'toy' has no published criteria: it goes without
+
+
+def test_simulation_reads_the_years_where_records_have_them():
+    plain = _toy()
+    assert simulate(plain, seed=0).settings["year_features"] is False
+    frame = plain.frame.copy()
+    frame["year"] = [
+        2001 if rid in {"r0", "r1"} else 1990 + i % 30 for i, rid in enumerate(frame["record_id"])
+    ]
+    dated = simulate(RecordSet(frame), seed=0)
+    assert dated.settings["year_features"] is True
+    assert dated.labels.sum() == dated.n_included

@@ -56,6 +56,7 @@ def result_row(result: SimulationResult) -> dict[str, Any]:
         "retrain": result.settings.get("retrain", "every"),
         "textless": result.settings.get("textless", "tied"),
         "criteria_as_inclusion": result.settings.get("criteria_as_inclusion", False),
+        "year_features": result.settings.get("year_features", False),
         "priors": ";".join(result.settings["prior_ids"]),
     }
     row.update(

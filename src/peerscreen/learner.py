@@ -182,7 +182,9 @@ class ActiveLearner:
         guides = [g for g in (guide_texts or []) if g and g.strip()]
         safe = [t if t.strip() else " " for t in [*texts, *guides]]
         matrix = sparse.csr_matrix(featurizer.fit_transform(safe))
+        n_word_columns = matrix.shape[1]
         matrix = self._with_years(matrix, years, len(guides))
+        self.uses_years = matrix.shape[1] > n_word_columns
         self.features = matrix[: len(texts)]
         self.guide_features = matrix[len(texts) :]
         self.has_text = np.array([bool(t.strip()) for t in texts])

@@ -306,6 +306,7 @@ def simulate(
             "retrain": retrain,
             "textless": textless,
             "criteria_as_inclusion": bool(guide_text),
+            "year_features": learner.uses_years,
         },
     )
     result.metrics = screening_metrics(labels, n, n_included)

@@ -345,6 +345,7 @@ def log_simulation(
                 "retrain": settings.get("retrain", "every"),
                 "textless": settings.get("textless", "tied"),
                 "criteria_as_inclusion": settings.get("criteria_as_inclusion", False),
+                "year_features": settings.get("year_features", False),
             }
         )
         metrics = {k: float(v) for k, v in result.metrics.items() if isinstance(v, int | float)}
