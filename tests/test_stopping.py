@@ -48,3 +48,25 @@ def test_consecutive_exclusions_threshold():
 def test_knee_detects_a_flat_tail():
     labels = np.r_[np.ones(30, dtype=int), np.zeros(1500, dtype=int)]
     assert get_stopping_rule("knee")(labels, 3000, 0.95, 0.95).stop
+
+
+def _buscar_every_window(labels: np.ndarray, n_total: int, target: float = 0.95) -> float:
+    """The textbook form: the minimum over every window of the last screened records."""
+    from scipy.stats import hypergeom
+
+    found, screened = int(labels.sum()), len(labels)
+    hits = np.cumsum(labels[::-1])
+    sizes = np.arange(1, screened + 1)
+    urn = n_total - screened + sizes
+    needed = np.clip(np.floor(found / target - (found - hits)) + 1, 0, urn).astype(int)
+    return float(np.min(hypergeom.cdf(hits, urn, needed, sizes)))
+
+
+def test_buscar_needs_only_the_windows_after_inclusions():
+    rng = np.random.default_rng(7)
+    for _ in range(300):
+        n_total = int(rng.integers(30, 600))
+        screened = int(rng.integers(1, n_total))
+        rate = rng.uniform(0.005, 0.4) * np.exp(-rng.uniform(0, 0.02) * np.arange(screened))
+        labels = (rng.random(screened) < rate).astype(int)
+        assert buscar_p_value(labels, n_total) == _buscar_every_window(labels, n_total)
