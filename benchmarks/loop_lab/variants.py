@@ -445,99 +445,71 @@ def prod(d, seed):
     return Lazy(ActiveLearner(d["texts"], seed=seed), 0.02)
 
 
+def _lazy(inner, **loop):
+    """`Lazy(inner, 0.02)` with the harness's loop settings as attributes: window and theta
+    or strength and smooth (textless reading), skip_empty (textless records out of fits)."""
+    learner = Lazy(inner, 0.02)
+    for name, value in loop.items():
+        setattr(learner, name, value)
+    return learner
+
+
+def _words(d, seed):
+    return WLearner(tfidf(d["texts"]), seed)
+
+
 def emp20(d, seed):
-    L = Lazy(WLearner(tfidf(d["texts"]), seed), 0.02)
-    L.window = 20
-    L.theta = 0.5
-    return L
+    return _lazy(_words(d, seed), window=20, theta=0.5)
 
 
 def emp20t1(d, seed):
-    L = Lazy(WLearner(tfidf(d["texts"]), seed), 0.02)
-    L.window = 20
-    L.theta = 1.0
-    return L
+    return _lazy(_words(d, seed), window=20, theta=1.0)
 
 
 def bandit5(d, seed):
-    L = Lazy(WLearner(tfidf(d["texts"]), seed), 0.02)
-    L.window = 20
-    L.strength = 5
-    return L
+    return _lazy(_words(d, seed), window=20, strength=5)
 
 
 def bandit10(d, seed):
-    L = Lazy(WLearner(tfidf(d["texts"]), seed), 0.02)
-    L.window = 20
-    L.strength = 10
-    return L
+    return _lazy(_words(d, seed), window=20, strength=10)
 
 
 def bandit_s20(d, seed):
-    L = Lazy(WLearner(tfidf(d["texts"]), seed), 0.02)
-    L.window = 20
-    L.strength = 5
-    L.smooth = 1
-    return L
+    return _lazy(_words(d, seed), window=20, strength=5, smooth=1)
 
 
 def bandit_s50(d, seed):
-    L = Lazy(WLearner(tfidf(d["texts"]), seed), 0.02)
-    L.window = 50
-    L.strength = 5
-    L.smooth = 1
-    return L
+    return _lazy(_words(d, seed), window=50, strength=5, smooth=1)
 
 
 def emp20_skip(d, seed):
-    L = Lazy(WLearner(tfidf(d["texts"]), seed), 0.02)
-    L.window = 20
-    L.theta = 0.5
-    L.skip_empty = True
-    return L
+    return _lazy(_words(d, seed), window=20, theta=0.5, skip_empty=True)
 
 
 def asrbal_skip(d, seed):
-    L = Lazy(WLearner(tfidf(d["texts"]), seed), 0.02)
-    L.skip_empty = True
-    return L
+    return _lazy(_words(d, seed), skip_empty=True)
 
 
 def emp20_skip_t25(d, seed):
-    L = Lazy(WLearner(tfidf(d["texts"]), seed), 0.02)
-    L.window = 20
-    L.theta = 0.25
-    L.skip_empty = True
-    return L
+    return _lazy(_words(d, seed), window=20, theta=0.25, skip_empty=True)
 
 
 def bandit_skip(d, seed):
-    L = Lazy(WLearner(tfidf(d["texts"]), seed), 0.02)
-    L.window = 50
-    L.strength = 5
-    L.smooth = 1
-    L.skip_empty = True
-    return L
+    return _lazy(_words(d, seed), window=50, strength=5, smooth=1, skip_empty=True)
+
+
+def _hybrid(d, seed):
+    X = ActiveLearner(d["texts"], backend="tfidf+minilm", seed=seed).features
+    nlex = X.shape[1] - 384
+    return Fusion([WLearner(X[:, :nlex], seed), WLearner(X, seed)])
 
 
 def hyb_emp_skip(d, seed):
-    al = ActiveLearner(d["texts"], backend="tfidf+minilm", seed=seed)
-    X = al.features
-    nlex = X.shape[1] - 384
-    L = Lazy(Fusion([WLearner(X[:, :nlex], seed), WLearner(X, seed)]), 0.02)
-    L.window = 20
-    L.theta = 0.5
-    L.skip_empty = True
-    return L
+    return _lazy(_hybrid(d, seed), window=20, theta=0.5, skip_empty=True)
 
 
 def hyb_skip(d, seed):
-    al = ActiveLearner(d["texts"], backend="tfidf+minilm", seed=seed)
-    X = al.features
-    nlex = X.shape[1] - 384
-    L = Lazy(Fusion([WLearner(X[:, :nlex], seed), WLearner(X, seed)]), 0.02)
-    L.skip_empty = True
-    return L
+    return _lazy(_hybrid(d, seed), skip_empty=True)
 
 
 class CriteriaRow:
@@ -612,18 +584,8 @@ def meta_block(d, parts):
     return v.fit_transform(toks)
 
 
-def _with_meta(d, parts, a):
-    X = tfidf(d["texts"])
-    B = meta_block(d, parts)
-    if B is not None:
-        X = sparse.hstack([X, a * B]).tocsr()
-    return X
-
-
 def _meta_learner(d, seed, parts, a):
-    L = Lazy(WLearner(_with_meta(d, parts, a), seed), 0.02)
-    L.skip_empty = True
-    return L
+    return _blocks(d, seed, [(parts, a)], 0)
 
 
 def meta_all05(d, seed):
@@ -654,32 +616,8 @@ def meta_journal05(d, seed):
     return _meta_learner(d, seed, ("journal",), 0.5)
 
 
-class RampMeta:
-    """Words plus a metadata block whose weight grows with the inclusions found:
-    a x min(1, n_included / ramp). Early on one inclusion's year says little."""
-
-    def __init__(self, T, B, seed, a, ramp, by="incl"):
-        self.T = sparse.csr_matrix(T)
-        self.B = sparse.csr_matrix(B)
-        self.seed, self.a, self.ramp, self.by = seed, a, ramp, by
-
-    def scores(self, known, labels):
-        idx, y = np.asarray(known), np.asarray(labels)
-        n = y.sum() if self.by == "incl" else len(y)
-        a = self.a * min(1.0, n / self.ramp) if self.ramp else self.a
-        X = self.T if a <= 0 else sparse.hstack([self.T, a * self.B]).tocsr()
-        m = LinearSVC(C=0.11, random_state=self.seed, tol=1e-2)
-        m.fit(X[idx], y, sample_weight=asr_weights(y))
-        return X @ m.coef_[0] + m.intercept_[0]
-
-
-def _ramp(d, seed, parts, a, ramp, by="incl"):
-    B = meta_block(d, parts)
-    T = tfidf(d["texts"])
-    inner = WLearner(T, seed) if B is None else RampMeta(T, B, seed, a, ramp, by)
-    L = Lazy(inner, 0.02)
-    L.skip_empty = True
-    return L
+def _ramp(d, seed, parts, a, ramp):
+    return _blocks(d, seed, [(parts, a)], ramp)
 
 
 def year03_r5(d, seed):
