@@ -37,6 +37,15 @@ demo: install $(MODEL_DIR)/MLmodel
 	mkdir -p demo-output
 	$(BIN)/peerscreen rank data/examples/new_records.ris --model $(MODEL_DIR) \
 		-o demo-output/ranked.csv --top 20
+	@echo
+	@echo "Next:"
+	@echo "  open demo-output/ranked.csv                       the queue, likely inclusions first"
+	@echo "  $(BIN)/peerscreen screen init demo-output/demo.screen data/examples/new_records.ris"
+	@echo "  $(BIN)/peerscreen screen next demo-output/demo.screen    screen it (i/e/s/u/q)"
+	@echo "  $(BIN)/peerscreen screen status demo-output/demo.screen  counts and when to stop"
+	@echo "  $(BIN)/peerscreen simulate Donners_2021              replay a real review (needs ../shared)"
+	@echo "  $(BIN)/peerscreen compare                            the latest MLflow runs side by side"
+	@echo "  $(BIN)/peerscreen --help                             every command"
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks tools

@@ -27,14 +27,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from import_speed import WORDS  # noqa: E402
-from peerscreen.embeddings import minilm_available  # noqa: E402
-from peerscreen.ingest import import_records  # noqa: E402
-from peerscreen.models import BACKENDS  # noqa: E402
+from peerscreen.io.ingest import import_records  # noqa: E402
+from peerscreen.io.records import RecordSet  # noqa: E402
 from peerscreen.paths import DEFAULT_CORPUS  # noqa: E402
-from peerscreen.protocol import load_protocol  # noqa: E402
-from peerscreen.records import RecordSet  # noqa: E402
 from peerscreen.reporting import markdown_table  # noqa: E402
-from peerscreen.training import train  # noqa: E402
+from peerscreen.review.embeddings import minilm_available  # noqa: E402
+from peerscreen.review.models import BACKENDS  # noqa: E402
+from peerscreen.review.protocol import load_protocol  # noqa: E402
+from peerscreen.review.training import train  # noqa: E402
 
 METRICS = {
     "inclusion_roc_auc": "ROC-AUC",

@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from peerscreen.ingest import import_records
+from peerscreen.io.ingest import import_records
 
 _VOCABULARY = (
     "peer support mental health recovery group service outcome randomized trial patients "

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from peerscreen.ingest import import_records
+from peerscreen.io.ingest import import_records
 from peerscreen.screening import create_project
 
 _VOCABULARY = (

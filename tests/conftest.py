@@ -33,8 +33,8 @@ def small_corpus():
     """A stratified 150-record slice of the team's corpus: enough to train, quick to run."""
     import numpy as np
 
+    from peerscreen.io.readers import read_file
     from peerscreen.paths import DEFAULT_CORPUS
-    from peerscreen.readers import read_file
 
     records, _ = read_file(DEFAULT_CORPUS)
     frame = records.frame
@@ -49,8 +49,8 @@ def small_corpus():
 
 @pytest.fixture(scope="session")
 def trained(small_corpus):
-    from peerscreen.protocol import load_protocol
-    from peerscreen.training import train
+    from peerscreen.review.protocol import load_protocol
+    from peerscreen.review.training import train
 
     return train(small_corpus, load_protocol(), seed=0)
 

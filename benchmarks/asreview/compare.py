@@ -8,7 +8,7 @@ Run after `bash benchmarks/asreview/run.sh`, with the peerscreen venv:
 
 For each dataset x seed it
 1. scores ASReview's labelling order (work/NAME_sS.order.csv, written by extract.py) with
-   `peerscreen.simulation.screening_metrics` (priors excluded from the order, N and R);
+   `peerscreen.screening.simulation.screening_metrics` (priors excluded from the order, N and R);
 2. runs peerscreen from exactly ASReview's priors. By default (MODE=bench) that is one call,
    `peerscreen bench DATA --priors work/priors.csv --output-dir work/peerscreen --no-track`,
    timed around the whole call (start-up included): the way a team runs a benchmark with
@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from peerscreen.simulation import screening_metrics
+from peerscreen.screening.simulation import screening_metrics
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -379,7 +379,7 @@ def section_markdown(
         "sets), the criteria text as one more inclusion in every fit "
         "(`--criteria-as-inclusion`). ASReview is given neither the years nor the criteria, "
         "which every real review has; the loop-settings table below separates their effects. Both "
-        "labelling orders are scored by the same code, `peerscreen.simulation.screening_metrics`, with "
+        "labelling orders are scored by the same code, `peerscreen.screening.simulation.screening_metrics`, with "
         "priors excluded from N and R. "
         + (
             "Seconds: ASReview's are wall time around each of its CLI calls (one per simulation, "

@@ -36,7 +36,7 @@ OUT = HERE / "out"
 
 DATA = ROOT.parent / "shared/data/benchmarks"
 WORK = ROOT / "benchmarks/asreview/work"
-from peerscreen.simulation import screening_metrics  # noqa: E402
+from peerscreen.screening.simulation import screening_metrics  # noqa: E402
 
 
 def load(name):
@@ -44,7 +44,7 @@ def load(name):
     p = CACHE / f"{name}.meta.pkl"
     if p.exists():
         return pickle.loads(p.read_bytes())
-    from peerscreen.ingest import import_records
+    from peerscreen.io.ingest import import_records
 
     rs = import_records([DATA / f"{name}.csv"], dedup=False).records
     f = rs.frame

@@ -7,7 +7,7 @@ from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.svm import LinearSVC
 
-from peerscreen.learner import ActiveLearner
+from peerscreen.screening.learner import ActiveLearner
 
 
 def base(d, seed):
@@ -164,7 +164,7 @@ class WithPseudo:
 
 
 def _criteria(d):
-    from peerscreen.datasets import published_criteria
+    from peerscreen.screening.datasets import published_criteria
 
     return published_criteria(d["name"])
 

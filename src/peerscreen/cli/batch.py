@@ -20,9 +20,10 @@ from rich.progress import (
 )
 from rich.text import Text
 
+from peerscreen.batch.sidecar import Sidecar
+from peerscreen.batch.streaming import BatchResult, ProgressCallback, ProgressReport
 from peerscreen.cli._util import console, err_console
-from peerscreen.readers.chunked import DEFAULT_CHUNK
-from peerscreen.streaming import BatchResult, ProgressCallback, ProgressReport, Sidecar
+from peerscreen.io.readers.chunked import DEFAULT_CHUNK
 
 WORKERS_OPTION = typer.Option(
     1, "--workers", "-w", min=1, help="Processes that score records (one per CPU core)."

@@ -14,8 +14,8 @@ from peerscreen.cli._util import (
     err_console,
     user_errors,
 )
-from peerscreen.ingest import ImportResult, import_records
-from peerscreen.writers import write_records
+from peerscreen.io.ingest import ImportResult, import_records
+from peerscreen.io.writers import write_records
 
 
 def import_command(

@@ -8,6 +8,9 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from peerscreen.batch.scoring import ScoringSpec
+from peerscreen.batch.sources import BatchOptions
+from peerscreen.batch.streaming import rank_files, tag_files
 from peerscreen.cli._util import (
     FORMAT_OPTION,
     MODEL_TRACKING_OPTION,
@@ -31,15 +34,13 @@ from peerscreen.cli.spark import (
     local_tag_files,
     tag_on_spark,
 )
-from peerscreen.ingest import import_records
-from peerscreen.models import BACKENDS
+from peerscreen.io.ingest import import_records
 from peerscreen.paths import DEFAULT_CONFIG, DEFAULT_CORPUS, DEFAULT_MODEL_DIR
-from peerscreen.protocol import load_protocol
-from peerscreen.ranking import RankSummary
-from peerscreen.scoring import ScoringSpec
-from peerscreen.streaming import BatchOptions, rank_files, tag_files
+from peerscreen.review.models import BACKENDS
+from peerscreen.review.protocol import load_protocol
+from peerscreen.review.ranking import RankSummary
+from peerscreen.review.training import TrainResult, train
 from peerscreen.tracking import load_review_model, log_training_run, save_pyfunc
-from peerscreen.training import TrainResult, train
 
 _MODEL_HELP = "Model folder or MLflow URI (models:/NAME/VERSION, runs:/ID/model)."
 

@@ -18,10 +18,10 @@ from rich.text import Text
 
 from peerscreen.cli._util import FORMAT_OPTION, NO_DEDUP_OPTION, console, err_console, user_errors
 from peerscreen.cli.data import print_import_report
-from peerscreen.criteria import record_text
-from peerscreen.models import BACKENDS
+from peerscreen.io.writers import write_records
 from peerscreen.paths import DEFAULT_CONFIG
-from peerscreen.query import QUERY_STRATEGIES
+from peerscreen.review.criteria import record_text
+from peerscreen.review.models import BACKENDS
 from peerscreen.screening import (
     ProjectStatus,
     Scores,
@@ -31,7 +31,7 @@ from peerscreen.screening import (
     create_project,
     open_project,
 )
-from peerscreen.writers import write_records
+from peerscreen.screening.query import QUERY_STRATEGIES
 
 screen_app = typer.Typer(
     help="Screen records interactively; the model retrains after every decision.",

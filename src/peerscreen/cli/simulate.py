@@ -10,21 +10,21 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from peerscreen.benchmark import (
+from peerscreen.cli._util import console, user_errors
+from peerscreen.errors import PeerscreenError
+from peerscreen.io.ingest import import_records
+from peerscreen.review.models import BACKENDS
+from peerscreen.review.protocol import load_protocol
+from peerscreen.screening.benchmark import (
     read_prior_table,
     run_benchmark,
     summarise,
     summary_markdown,
     write_simulation,
 )
-from peerscreen.cli._util import console, user_errors
-from peerscreen.datasets import benchmark_files, published_criteria, resolve_dataset
-from peerscreen.errors import PeerscreenError
-from peerscreen.ingest import import_records
-from peerscreen.models import BACKENDS
-from peerscreen.protocol import load_protocol
-from peerscreen.query import QUERY_STRATEGIES
-from peerscreen.simulation import SimulationResult, simulate
+from peerscreen.screening.datasets import benchmark_files, published_criteria, resolve_dataset
+from peerscreen.screening.query import QUERY_STRATEGIES
+from peerscreen.screening.simulation import SimulationResult, simulate
 from peerscreen.tracking import configure_tracking, log_simulation
 
 #: Loop options shared by `simulate` and `bench`.

@@ -1,5 +1,5 @@
 """`peerscreen tag --engine spark`: the options only that engine takes, checked together, then
-one call to `peerscreen.spark.tag_with_spark` and a summary line."""
+one call to `peerscreen.batch.spark.tag_with_spark` and a summary line."""
 
 from __future__ import annotations
 
@@ -73,7 +73,7 @@ def tag_on_spark(
         raise typer.BadParameter("give the dataset to tag: --input PATH")
     source = input_path or str(files[0])
     with user_errors():
-        from peerscreen.spark import tag_with_spark
+        from peerscreen.batch.spark import tag_with_spark
 
         with console.status(f"tagging {source} on Spark ({master or 'local[*]'})"):
             result = tag_with_spark(

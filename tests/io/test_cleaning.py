@@ -1,0 +1,89 @@
+from hypothesis import given
+from hypothesis import strategies as st
+
+from peerscreen.io.cleaning import (
+    clean_list,
+    clean_text,
+    normalise_doi,
+    normalise_pmid,
+    parse_year,
+    split_list,
+    title_key,
+)
+
+
+def test_clean_text_strips_markup_entities_and_whitespace():
+    raw = "  <jats:p>Peer <i>support</i> &amp; recovery\n\t in  the\xa0community</jats:p> "
+    assert clean_text(raw) == "Peer support & recovery in the community"
+
+
+def test_clean_text_treats_blank_and_non_strings_as_missing():
+    assert clean_text("   ") is None
+    assert clean_text("") is None
+    assert clean_text(None) is None
+    assert clean_text(float("nan")) is None
+
+
+def test_clean_text_normalises_to_nfc():
+    assert clean_text("Mu\u0308ller") == "Müller"
+
+
+def test_clean_text_keeps_comparisons_that_are_not_tags():
+    assert clean_text("scores < 5 and > 2") == "scores < 5 and > 2"
+
+
+@given(st.text())
+def test_clean_text_is_idempotent(text):
+    once = clean_text(text)
+    assert once is None or clean_text(once) == once
+
+
+@given(st.text())
+def test_clean_text_leaves_no_whitespace_runs(text):
+    cleaned = clean_text(text)
+    if cleaned is not None:
+        assert cleaned == cleaned.strip()
+        assert "  " not in cleaned and "\n" not in cleaned
+
+
+def test_lists():
+    assert clean_list([" a ", "", None, "b"]) == ["a", "b"]
+    assert split_list("peer support; recovery;; ") == ["peer support", "recovery"]
+    assert split_list("a, b; c", ";,") == ["a", "b", "c"]
+
+
+def test_parse_year_variants():
+    assert parse_year("2004//") == 2004
+    assert parse_year("2006/03/01") == 2006
+    assert parse_year("1998 Jan-Feb") == 1998
+    assert parse_year(2004.0) == 2004
+    assert parse_year("n.d.") is None
+    assert parse_year(float("nan")) is None
+
+
+def test_identifiers():
+    assert normalise_doi("https://doi.org/10.1176/PS.2005.1") == "10.1176/ps.2005.1"
+    assert normalise_doi("doi:10.5555/abc.") == "10.5555/abc"
+    assert normalise_doi("10.5555/xyz [doi]") == "10.5555/xyz"
+    assert normalise_doi("not a doi") is None
+    assert normalise_pmid("https://pubmed.ncbi.nlm.nih.gov/27919275") == "27919275"
+    assert normalise_pmid(12345.0) == "12345"
+    assert normalise_pmid("") is None
+
+
+def test_title_key_ignores_case_accents_and_punctuation():
+    assert title_key("Peer Support: A Review!") == title_key("peer support -- a review")
+    assert title_key("Café") == title_key("Cafe")
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127)))
+def test_title_key_fast_path_matches_the_unicode_path(text):
+    import re
+    import unicodedata
+
+    slow = re.sub(
+        r"[^0-9a-z]+",
+        "",
+        unicodedata.normalize("NFKD", text.lower()).encode("ascii", "ignore").decode(),
+    )
+    assert title_key(text) == (slow or None)

@@ -1,0 +1,76 @@
+from peerscreen.io.dedup import deduplicate
+from peerscreen.io.records import Record, RecordSet
+
+LONG = "Consumer-operated drop-in centres and community integration"
+
+
+def test_merges_by_doi_then_pmid_then_title_and_fills_missing_fields():
+    records = RecordSet.from_records(
+        [
+            Record(record_id="1", title=LONG, doi="10.5555/a", year=2001),
+            Record(
+                record_id="2",
+                title=LONG.upper(),
+                doi="https://doi.org/10.5555/A",
+                abstract="Text.",
+                keywords=["peer"],
+            ),
+            Record(record_id="3", title="Other study of peer specialists", pmid="123", year=2003),
+            Record(record_id="4", title="Other study of peer specialists (erratum)", pmid="123"),
+            Record(record_id="5", title="Mutual help groups for depression: a survey", year=1999),
+            Record(
+                record_id="6", title="Mutual-help groups for depression -- a survey.", year=1999
+            ),
+        ]
+    )
+    deduped, report = deduplicate(records)
+    assert deduped.frame["record_id"].tolist() == ["1", "3", "5"]
+    first = deduped[0]
+    assert first.abstract == "Text." and first.keywords == ["peer"]
+    assert report.n_removed == 3
+    assert report.by_reason == {"doi": 1, "pmid": 1, "title+year": 1}
+
+
+def test_title_merge_needs_same_year_long_title_and_no_conflicting_ids():
+    records = RecordSet.from_records(
+        [
+            Record(record_id="1", title=LONG, year=2001),
+            Record(record_id="2", title=LONG, year=2002),
+            Record(record_id="3", title="Editorial", year=2001),
+            Record(record_id="4", title="Editorial", year=2001),
+            Record(record_id="5", title=LONG, year=2001, doi="10.5555/x"),
+            Record(record_id="6", title=LONG, year=2001, doi="10.5555/y"),
+        ]
+    )
+    deduped, report = deduplicate(records)
+    # 5 merges into 1 (1 has no DOI); 6 has a different DOI from 5 but 1 has none: merged
+    # into 1 would mix two DOIs, so it must stay.
+    kept = deduped.frame["record_id"].tolist()
+    assert "2" in kept and "3" in kept and "4" in kept and "6" in kept
+    assert len(kept) == 5
+    assert report.by_reason == {"title+year": 1}
+
+
+def test_conflicting_labels_resolve_to_included_and_are_reported():
+    records = RecordSet.from_records(
+        [
+            Record(
+                record_id="1", title="x", doi="10.5555/a", included=0, exclusion_reason="youth_only"
+            ),
+            Record(record_id="2", title="x", doi="10.5555/a", included=1),
+        ]
+    )
+    deduped, report = deduplicate(records)
+    assert deduped[0].included == 1 and deduped[0].exclusion_reason is None
+    assert len(report.label_conflicts) == 1
+
+
+def test_labels_fill_from_duplicates():
+    records = RecordSet.from_records(
+        [
+            Record(record_id="1", title="x", pmid="9", included=None),
+            Record(record_id="2", title="x", pmid="9", included=0, exclusion_reason="not_original"),
+        ]
+    )
+    deduped, _ = deduplicate(records)
+    assert deduped[0].included == 0 and deduped[0].exclusion_reason == "not_original"
