@@ -132,6 +132,18 @@ def test_streamed_output_equals_scoring_at_once(trained, model_file, tmp_path, t
     assert not list(tmp_path.glob(".*"))  # no temporary files or unfinished runs left
 
 
+def test_streamed_xlsx_holds_the_same_rows_as_scoring_at_once(trained, model_file, tmp_path):
+    from openpyxl import load_workbook
+
+    at_once, streamed = tmp_path / "once.xlsx", tmp_path / "streamed.xlsx"
+    _run("rank", NEW_RECORDS, at_once, model_file, trained, stream=False)
+    _run("rank", NEW_RECORDS, streamed, model_file, trained, stream=True, chunk_size=7)
+    pd.testing.assert_frame_equal(pd.read_excel(at_once), pd.read_excel(streamed))
+    sheet = load_workbook(streamed).active
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref.endswith(str(sheet.max_row))
+    assert sheet.max_row == len(pd.read_excel(at_once)) + 1
+
+
 def test_chunked_scoring_equals_rank_records(trained, tmp_path):
     from peerscreen.review.ranking import rank_records
 

@@ -114,7 +114,7 @@ def test_import_openalex_folder(tmp_path: Path):
         app, ["import", str(SHARED_DATA / "raw" / "openalex_Donners_2021"), "-o", str(out)]
     )
     assert result.exit_code == 0, result.output
-    assert "258 records (258 labelled, 15 included)" in result.stdout
+    assert "257 records (257 labelled, 15 included)" in result.stdout  # one paper twice
     assert out.exists()
 
 
@@ -136,3 +136,57 @@ def test_real_process_prints_one_line_and_exits_2(tmp_path: Path):
     assert proc.stderr.strip().count("\n") == 0
     assert "export.ris" in proc.stderr and "Traceback" not in proc.stderr
     assert not out.exists()
+
+
+def test_help_is_never_cut_at_80_columns():
+    """Every command's help wraps at the terminal's width instead of cutting option names
+    or descriptions short with an ellipsis."""
+    import sys
+
+    from tests.conftest import ROOT
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        from cli_reference import _commands
+    finally:
+        sys.path.pop(0)
+    for path in _commands():
+        result = CliRunner().invoke(
+            app, [*path, "--help"], env={"COLUMNS": "80", "TERM": "dumb"}, color=False
+        )
+        assert result.exit_code == 0, (path, result.output)
+        assert "…" not in result.stdout, (path, result.stdout)
+        too_long = [line for line in result.stdout.splitlines() if len(line) > 80]
+        # an unbreakable word (a long option pair) may run past the margin, never get cut
+        assert all("--" in line for line in too_long), (path, too_long)
+
+
+def test_import_writes_a_duplicates_report(tmp_path: Path):
+    source = tmp_path / "in.csv"
+    source.write_text(
+        "record_id,title,doi,pmid,included\n"
+        "a,Peer specialists in community mental health care,10.5555/a,,0\n"
+        "b,Peer specialists in community mental health care,10.5555/A,,1\n"
+        "c,Another study,,42,\n"
+        "d,Another study (erratum),,42,\n"
+    )
+    out, report = tmp_path / "out.csv", tmp_path / "dups.csv"
+    result = runner.invoke(
+        app, ["import", str(source), "-o", str(out), "--duplicates-report", str(report)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "2 merged records in 2 groups" in result.stdout
+    rows = report.read_text(encoding="utf-8").splitlines()
+    assert rows[0].startswith("group,kept_id,merged_id,rule,matched_on,")
+    assert rows[1].startswith("1,a,b,doi,10.5555/a,")
+    assert rows[1].endswith('0,1,"kept 0, merged 1: kept as included"')
+    assert rows[2].startswith("2,c,d,pmid,42,")
+
+
+def test_duplicates_report_needs_dedup_and_a_table(tmp_path: Path):
+    source = tmp_path / "in.csv"
+    source.write_text("title\nA study of peers\n")
+    out = tmp_path / "out.csv"
+    for extra in (["--no-dedup", "--duplicates-report", "d.csv"], ["--duplicates-report", "d.ris"]):
+        result = runner.invoke(app, ["import", str(source), "-o", str(out), *extra])
+        _assert_clean_failure(result, out, "duplicates report")

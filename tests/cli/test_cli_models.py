@@ -72,6 +72,25 @@ def test_rank_prints_queue_and_writes_output(trained_dir, tmp_path):
     assert table.columns[0] == "rank"
 
 
+def test_rank_summary_agrees_with_the_bands(trained_dir):
+    """The ranks to read are the include and check records, plus any named share of the
+    exclude band: never a figure that contradicts the band counts printed beside it."""
+    import re
+
+    folder, _ = trained_dir
+    args = ["rank", str(EXAMPLES / "new_records.ris"), "--model", str(folder / "model")]
+    result = runner.invoke(app, [*args, "--top", "1"])
+    assert result.exit_code == 0, result.output
+    out = " ".join(result.stdout.split())
+    include, check, _ = map(
+        int, re.search(r"(\d+) include, (\d+) check, (\d+) exclude", out).groups()
+    )
+    read = int(re.search(r"read ranks 1-(\d+)", out).group(1))
+    extra = re.search(r"then the first (\d+) of the exclude band", out)
+    assert f"the {include} include and {check} check records" in out
+    assert read == include + check + (int(extra.group(1)) if extra else 0)
+
+
 def test_rank_accepts_models_uri(trained_dir, mlflow_uri):
     result = runner.invoke(
         app,

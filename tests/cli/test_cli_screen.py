@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from peerscreen.cli import app
-from peerscreen.cli.screen import highlighted
+from peerscreen.cli import _keys, app
+from peerscreen.cli.screen import highlighted, record_details
 from peerscreen.review.criteria import Flag
 from peerscreen.screening import ScreeningRecord, open_project
 from tests.screening.test_project import write_records
@@ -101,6 +101,11 @@ def test_next_shows_p_include_once_both_classes_are_labelled(project):
     screen("label", project, "off0", "exclude")
     result = screen("next", project, "--no-notes", input="q\n")
     assert result.exit_code == 0, result.output
+    # one of each: the model ranks, and p_include waits for two of each (issue 16)
+    assert "model v" in result.stdout and "p_include: shown once 2 inclusions" in result.stdout
+    screen("label", project, "on1", "include")
+    screen("label", project, "off1", "exclude")
+    result = screen("next", project, "--no-notes", input="q\n")
     assert "p_include 0." in result.stdout and "model v" in result.stdout
 
 
@@ -131,7 +136,7 @@ def test_next_undo_shows_the_record_again(project):
     result = screen("next", project, "--no-notes", input="i\nu\nq\n")
     assert result.exit_code == 0, result.output
     assert "undid: include" in result.stdout
-    shown = [line for line in result.stdout.splitlines() if "screened" in line]
+    shown = [line for line in result.stdout.splitlines() if " · " in line and "screened" in line]
     assert shown[0].split(" ")[0] == shown[-1].split(" ")[0]  # same record shown again
     assert labels(project) == {}
     with open_project(project) as opened:
@@ -142,7 +147,10 @@ def test_next_skip_and_count(project):
     result = screen("next", project, "-n", "2", input="s\ni\n\n")
     assert result.exit_code == 0, result.output
     assert sorted(a for a, _, _ in labels(project).values()) == ["include", "skip"]
-    assert "1 of 12 labelled" in result.stdout and "1 skipped" in result.stdout
+    # a skip is not a screening: still to screen (issue 16)
+    assert "1 of 12 screened" in result.stdout and "11 still to screen, 1 of them skipped" in (
+        " ".join(result.stdout.split())
+    )
 
 
 def test_next_end_of_input_keeps_decisions(project):
@@ -206,7 +214,7 @@ def test_status_reports_counts_model_and_stopping(project):
     screen("label", project, "off0", "exclude", "--no-retrain")
     result = screen("status", project)
     assert result.exit_code == 0, result.output
-    for needle in ("records", "remaining", "12", "buscar", "knee", "consecutive-exclusions"):
+    for needle in ("records", "to screen", "12", "buscar", "knee", "consecutive-exclusions"):
         assert needle in result.stdout
     assert "stale" in result.stdout  # the last label did not retrain
     assert "model v1" in result.stdout
@@ -230,3 +238,103 @@ def test_export_writes_every_record(project, tmp_path):
         "decided_at",
     ]
     assert_one_line_error(screen("export", project, "-o", tmp_path / "x.doc"), "x.doc")
+
+
+# -- next: the reason prompt, record details, Ctrl-C (issue 16, item 8) ---------------------
+def only_off_topic_left(path: Path) -> None:
+    """Label every on-topic record, so `screen next` shows a flagged off-topic one next."""
+    with open_project(path) as opened:
+        for i in range(6):
+            opened.decide(f"on{i}", "include")
+
+
+def test_next_offers_the_flagged_code_and_q_or_u_back_out(project):
+    only_off_topic_left(project)
+    result = screen("next", project, "--no-notes", input="e\nq\ne\nu\ne\n\ne\n-\nq\n")
+    assert result.exit_code == 0, result.output
+    assert "exclusion code or number [not_mental_health]" in result.stdout  # strongest flag
+    assert result.stdout.count("back: nothing decided for this record") == 2
+    assert "unknown exclusion code" not in result.stderr  # q and u were not taken as codes
+    off = sorted((v for k, v in labels(project).items() if k.startswith("off")), key=str)
+    assert off == [("exclude", "not_mental_health", None), ("exclude", None, None)]
+    assert "2 decisions this session" in result.stdout
+
+
+def test_next_ambiguous_prefix_lists_the_matches_and_asks_again(project):
+    only_off_topic_left(project)
+    result = screen("next", project, "-n", "2", input="e\no\nout\n\ne not_ teens\ne care kin\n")
+    assert result.exit_code == 0, result.output
+    assert "'o' could be 5:online_or_phone_only  12:operations_or_instrument  15:out_of_window" in (
+        result.stderr
+    )
+    assert "'not_' could be 1:not_peer_support  2:not_mental_health  14:not_original" in (
+        result.stderr
+    )
+    off = sorted((v for k, v in labels(project).items() if k.startswith("off")), key=str)
+    assert off == [("exclude", "caregivers", "kin"), ("exclude", "out_of_window", None)]
+
+
+def test_next_shows_authors_year_journal_and_doi(project):
+    result = screen("next", project, input="q\n")
+    assert result.exit_code == 0, result.output
+    assert "Ray, A. · 2005 · doi:10.5555/on." in result.stdout
+    assert "\x1b[2J" not in result.stdout  # output is not a terminal: never cleared
+
+
+def test_record_details_leaves_out_what_is_missing():
+    fields = {"authors": ["A", "B", "C", "D"], "journal": "BMJ", "doi": "10.1/x"}
+    record = ScreeningRecord(0, "r1", "T", None, 2020, None, fields, [])
+    assert record_details(record) == "A; B; C et al. · 2020 · BMJ · doi:10.1/x"
+    bare = ScreeningRecord(1, "r2", "T", None, None, None, {"authors": [], "journal": None}, [])
+    assert record_details(bare) == ""
+    one = ScreeningRecord(2, "r3", "T", None, 1999, None, {"authors": "Solo, H."}, [])
+    assert record_details(one) == "Solo, H. · 1999"
+
+
+def test_next_ctrl_c_exits_130_in_one_line_keeping_confirmed_decisions(project, monkeypatch):
+    answers = iter(["i", ""])  # include the first record, no note; then Ctrl-C
+
+    def typed(prompt: str, immediate: str = "") -> str:
+        try:
+            return next(answers)
+        except StopIteration:
+            raise KeyboardInterrupt from None
+
+    monkeypatch.setattr(_keys, "read_text", typed)
+    result = screen("next", project)
+    assert result.exit_code == 130, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines == ["interrupted: every confirmed decision is saved"]
+    assert "Traceback" not in result.output
+    assert [a for a, _, _ in labels(project).values()] == ["include"]
+
+
+# -- issue 16: p_include in words, stopping in a reviewer's words -----------------------------
+def test_next_says_what_p_include_means(project):
+    for record_id, decision in (("on0", "include"), ("off0", "exclude"), ("on1", "include")):
+        screen("label", project, record_id, decision, "--no-retrain")
+    screen("label", project, "off1", "exclude")
+    result = screen("next", project, "--no-notes", input="q\n")
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.stdout.split())
+    assert "of the records screened so far that scored like this were included" in text
+    assert "in 10 " in text or "in 100 " in text or "under 1 in 100" in text
+
+
+def test_status_gives_recall_what_is_left_reasons_and_rules_in_words(project):
+    screen("label", project, "on0", "include", "--no-retrain")
+    screen("label", project, "off0", "exclude", "--reason", "youth_only", "--no-retrain")
+    screen("label", project, "off1", "exclude", "--no-retrain")
+    with open_project(project) as opened:
+        opened.decide("off2", "skip")
+    result = runner.invoke(app, ["screen", "status", str(project)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "Recall so far: about " in out and "at 95% confidence" in out
+    assert "inclusions probably left" in out or "inclusion probably left" in out
+    # 3 screened of 12; the skipped record is still to screen
+    assert "among the 9 records not yet screened" in out
+    assert "Excluded, by reason" in out and "youth_only" in out and "(no reason given)" in out
+    assert "no exclusion yet for: " in out
+    assert "stopping rule knee: not yet: judges the gain curve from 150 records" in out
+    assert "keep screening" not in out  # the old bare verdicts

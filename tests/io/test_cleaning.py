@@ -87,3 +87,39 @@ def test_title_key_fast_path_matches_the_unicode_path(text):
         unicodedata.normalize("NFKD", text.lower()).encode("ascii", "ignore").decode(),
     )
     assert title_key(text) == (slow or None)
+
+
+def test_escaped_markup_is_decoded_then_stripped():
+    """OpenAlex holds `&lt;p&gt;Title&lt;/p&gt;`: decoding after stripping left `<p>` in."""
+    assert clean_text("&lt;p&gt;Clinical Evidence&lt;/p&gt;") == "Clinical Evidence"
+    assert clean_text("&amp;lt;i&amp;gt;double&amp;lt;/i&amp;gt; escaped") == "double escaped"
+    assert clean_text("&lt;jats:italic&gt;in vitro&lt;/jats:italic&gt;") == "in vitro"
+
+
+def test_only_real_tags_are_stripped():
+    assert clean_text("a &lt; b and c &gt; d") == "a < b and c > d"
+    assert clean_text("x<b and c>y") == "x<b and c>y"  # prose: attributes need values
+    assert clean_text("fish <Actinopterygii> only") == "fish <Actinopterygii> only"
+    assert clean_text("age <or=65 years") == "age <or=65 years"
+    assert clean_text('<p class="x">One</p><p>Two</p>') == "One Two"
+    assert clean_text("CO<sub>2</sub> and H<sub >2</sub>O<br/>next") == "CO2 and H2O next"
+    assert clean_text("<mml:math><mml:mi>x</mml:mi><mml:mo>+</mml:mo></mml:math>") == "x+"
+    assert clean_text("<!-- note -->kept") == "kept"
+    # only references closed by ";" are decoded: a URL's "&copy=1" is not "©=1"
+    assert clean_text("http://x.org/?a=1&copy=2&reg=3") == "http://x.org/?a=1&copy=2&reg=3"
+    assert clean_text("&#233;t&#xE9; &unknown;") == "été &unknown;"
+
+
+_markup = st.lists(
+    st.sampled_from(
+        ["&lt;", "&gt;", "&amp;", "&", "amp;", "lt;", "<", ">", "/", "p", "i", "b", "sub",
+         "jats:", "=", '"', " ", "\n", "x", "&#60;", "<!--", "-->", "\xa0", "e\u0301"]
+    ),
+    max_size=20,
+).map("".join)  # fmt: skip
+
+
+@given(_markup)
+def test_clean_text_is_idempotent_on_markup_and_entities(text):
+    once = clean_text(text)
+    assert once is None or clean_text(once) == once

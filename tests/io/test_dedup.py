@@ -1,4 +1,6 @@
-from peerscreen.io.dedup import deduplicate
+import pandas as pd
+
+from peerscreen.io.dedup import DUPLICATE_COLUMNS, deduplicate, duplicates_table
 from peerscreen.io.records import Record, RecordSet
 
 LONG = "Consumer-operated drop-in centres and community integration"
@@ -74,3 +76,45 @@ def test_labels_fill_from_duplicates():
     )
     deduped, _ = deduplicate(records)
     assert deduped[0].included == 0 and deduped[0].exclusion_reason == "not_original"
+
+
+def test_an_identifier_taken_from_a_duplicate_merges_too():
+    """1 and 2 share a DOI; 2 and 3 a PMID: one paper. 1 takes 2's PMID when they merge, so
+    3 merges into it in the same import (before, a second import merged it)."""
+    records = RecordSet.from_records(
+        [
+            Record(record_id="1", title="A", doi="10.5555/a"),
+            Record(record_id="2", title="A", doi="10.5555/a", pmid="77"),
+            Record(record_id="3", title="A", pmid="77"),
+        ]
+    )
+    deduped, report = deduplicate(records)
+    assert deduped.frame["record_id"].tolist() == ["1"]
+    assert report.by_reason == {"doi": 1, "pmid": 1}
+    again, second = deduplicate(deduped)
+    assert second.n_removed == 0 and len(again) == 1
+
+
+def test_every_merge_is_described_for_the_duplicates_report():
+    records = RecordSet.from_records(
+        [
+            Record(record_id="1", title=LONG, year=2001, included=0, source_file="a.ris"),
+            Record(record_id="2", title="Other study of peer specialists", pmid="123"),
+            Record(record_id="3", title=LONG.upper(), year=2001, included=1, source_file="b.csv"),
+            Record(record_id="4", title="Other study", pmid="123", included=1),
+        ]
+    )
+    _, report = deduplicate(records)
+    table = duplicates_table(report)
+    assert list(table.columns) == list(DUPLICATE_COLUMNS)
+    assert table["kept_id"].tolist() == ["1", "2"]  # in the order the kept records appear
+    assert table["merged_id"].tolist() == ["3", "4"]
+    assert table["group"].tolist() == [1, 2]
+    assert table["rule"].tolist() == ["title+year", "pmid"]
+    first = table.iloc[0]
+    assert first["matched_on"] == f"{LONG} (2001)"
+    assert first["merged_title"] == LONG.upper()
+    assert first["kept_source"].startswith("a.ris") and first["merged_source"].startswith("b.csv")
+    assert (first["kept_label"], first["merged_label"]) == (0, 1)
+    assert first["label_conflict"] == "kept 0, merged 1: kept as included"
+    assert pd.isna(table.iloc[1]["label_conflict"])  # unlabelled kept record: no conflict

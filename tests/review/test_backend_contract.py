@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from peerscreen.io.cleaning import split_list
 from peerscreen.review.embeddings import MissingOptionalDependencyError, minilm_available
 from peerscreen.review.models import BACKENDS
 from peerscreen.review.models.review_model import ReviewModel
@@ -70,7 +71,7 @@ def test_predictions_have_one_row_per_record_and_valid_values(fitted, records):
     assert set(predictions["category"]) <= set(protocol.category_codes)
     assert ((predictions["p_category"] >= 0) & (predictions["p_category"] <= 1)).all()
     for outcomes in predictions["outcomes"]:
-        assert set(filter(None, outcomes.split(";"))) <= set(protocol.outcome_codes)
+        assert set(split_list(outcomes)) <= set(protocol.outcome_codes)
     # the heads themselves: probabilities of the right shape
     matrix, _ = model.transform(records)
     proba = model.inclusion_.predict_proba(matrix)

@@ -280,3 +280,22 @@ def test_simulation_reads_the_years_where_records_have_them():
     dated = simulate(RecordSet(frame), seed=0)
     assert dated.settings["year_features"] is True
     assert dated.labels.sum() == dated.n_included
+
+
+def test_simulate_cli_says_which_rules_never_fired(tmp_path):
+    """Before: knee showed "stops after N, work saved 0.000" on a dataset too small for it
+    to fire at all (issue 16); now it reads "never fired", with the advice at 95% recall."""
+    from peerscreen.io.writers import write_records
+
+    data = write_records(_toy(), tmp_path / "toy.csv")
+    result = runner.invoke(
+        app,
+        ["simulate", str(data), "-o", str(tmp_path / "sim"), "--no-track"],
+        env={"COLUMNS": "200"},
+    )
+    assert result.exit_code == 0, result.output
+    knee = next(line for line in result.stdout.splitlines() if "│ knee" in line)
+    assert "never fired" in knee
+    metrics = json.loads((tmp_path / "sim" / "metrics.json").read_text())
+    assert metrics["stopping"]["knee"]["stopped"] is False
+    assert "where 95% recall was reached, `screen status` would have said" in result.stdout

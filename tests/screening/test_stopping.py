@@ -75,3 +75,52 @@ def test_buscar_needs_only_the_windows_after_inclusions():
         rate = rng.uniform(0.005, 0.4) * np.exp(-rng.uniform(0, 0.02) * np.arange(screened))
         labels = (rng.random(screened) < rate).astype(int)
         assert buscar_p_value(labels, n_total) == _buscar_every_window(labels, n_total)
+
+
+# -- what is left, and how much more to screen (issue 16, item 5) ----------------------------
+from peerscreen.screening.stopping import (  # noqa: E402
+    buscar,
+    buscar_inclusions_left,
+    buscar_records_to_stop,
+)
+
+
+def test_recall_bound_agrees_with_the_buscar_test():
+    """The upper bound on what is left is the same test: recall's lower bound reaches the
+    target exactly when buscar says stop."""
+    rng = np.random.default_rng(3)
+    for _ in range(150):
+        n_total = int(rng.integers(50, 800))
+        screened = int(rng.integers(1, n_total))
+        rate = rng.uniform(0.01, 0.3) * np.exp(-rng.uniform(0, 0.03) * np.arange(screened))
+        labels = (rng.random(screened) < rate).astype(int)
+        found = int(labels.sum())
+        if not found:
+            continue
+        upper = buscar_inclusions_left(labels, n_total, 0.95)
+        middle = buscar_inclusions_left(labels, n_total, 0.5)
+        assert 0 <= middle <= upper <= n_total - screened
+        assert (found / (found + upper) >= 0.95) == buscar(labels, n_total).stop
+
+
+def test_records_to_stop_matches_replaying_exclusions():
+    labels = _front_loaded()
+    for k in (400, 450, 700):  # past the last inclusion
+        more = buscar_records_to_stop(labels[:k], 2000)
+        assert more == first_stop(labels, 2000, "buscar") - k  # the tail holds no inclusion
+    stop = first_stop(labels, 2000, "buscar")
+    assert buscar_records_to_stop(labels[:stop], 2000) == 0
+    # every one of 20 records an inclusion, 10 left, 99% recall: not before the last one
+    assert buscar_records_to_stop(np.ones(20, dtype=int), 30, target_recall=0.99) is None
+
+
+def test_no_rule_is_reported_as_stopping_at_the_last_record():
+    """Before: knee 'stopped' at N with no work saved on Donners_2021 (256 records, under
+    the 150 + a knee it needs), because every rule said stop once all were screened."""
+    labels = np.r_[np.ones(10, dtype=int), np.zeros(246, dtype=int)]
+    labels[100] = 1  # one late inclusion: no clear knee before the end
+    assert first_stop(labels, 256, "knee") is None
+    assert not get_stopping_rule("knee")(labels[:100], 256, 0.95, 0.95).stop
+    assert not get_stopping_rule("consecutive-exclusions")(
+        np.ones(5, dtype=int), 5, 0.95, 0.95
+    ).stop

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 import pandas as pd
 
+from peerscreen.review.top_terms import CANDIDATES
 from peerscreen.tracking import load_review_model
 
 #: The record columns a review model reads (see `models.features.model_frame`).
@@ -60,7 +61,8 @@ def predict(model: Any, frame: pd.DataFrame, spec: ScoringSpec) -> pd.DataFrame:
 
 def _predict_batch(model: Any, frame: pd.DataFrame, spec: ScoringSpec) -> pd.DataFrame:
     if spec.with_inclusion:
-        return model.predict(frame, target_recall=spec.target_recall)
+        # candidates: ranking drops the record set's boilerplate words and shows the rest
+        return model.predict(frame, target_recall=spec.target_recall, top_terms=CANDIDATES)
     return model.predict(frame, with_inclusion=False, top_terms=0)
 
 

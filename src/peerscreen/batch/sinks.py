@@ -2,9 +2,8 @@
 
 `write_records` writes a whole table at once; a sink takes the same table in consecutive
 chunks and writes the same file (CSV, TSV, JSON Lines and RIS byte for byte; Parquet with
-the same columns and values, in several row groups), so memory holds one chunk, not the
-output. XLSX is the exception: it is assembled in memory when the sink closes (a workbook
-holds at most 1,048,576 rows anyway).
+the same columns and values, in several row groups; XLSX row by row in openpyxl's
+write-only mode, with the layout of `io.xlsx`), so memory holds one chunk, not the output.
 
 A sink writes to a temporary file that the caller renames into place when every chunk is
 written (`commit`) or removes, so a failed or interrupted run leaves no half-written output.
@@ -22,7 +21,8 @@ from pyarrow import parquet as pa_parquet
 
 from peerscreen.errors import OutputError
 from peerscreen.io.records import LIST_FIELDS
-from peerscreen.io.writers import WRITERS, csv_text, jsonl_text, ris_text, write_xlsx
+from peerscreen.io.writers import WRITERS, csv_text, display_frame, jsonl_text, ris_text
+from peerscreen.io.xlsx import XlsxBook
 
 
 class Sink(Protocol):
@@ -97,18 +97,18 @@ def _settled_schema(frame: pd.DataFrame) -> pa.Schema:
 
 
 class XlsxSink:
-    """Collects the chunks and writes one workbook on close."""
+    """Appends each chunk's rows to one write-only workbook, saved on close (column widths
+    are measured on the first chunk)."""
 
     def __init__(self, path: Path):
         self.path = path
-        self._frames: list[pd.DataFrame] = []
+        self._book = XlsxBook(path)
 
     def write(self, frame: pd.DataFrame) -> None:
-        self._frames.append(frame)
+        self._book.write(display_frame(frame))
 
     def close(self) -> None:
-        if self._frames:
-            write_xlsx(pd.concat(self._frames, ignore_index=True), self.path)
+        self._book.close()
 
 
 TEXT_SUFFIXES = (".csv", ".tsv", ".jsonl", ".ndjson", ".ris")

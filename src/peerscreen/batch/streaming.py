@@ -15,7 +15,8 @@ holds a few chunks of records (`chunk_size`, 2,000 by default), whatever the inp
   complete, when the last chunk is written.
 - **Rank** needs every score before the first row: it keeps the scores (8 bytes a record)
   and spills the scored rows to disk, then writes them in rank order (bucketed by rank, so
-  one bucket at a time is in memory). The ranking, the decisions and the summary are those
+  one bucket at a time is in memory). The ranking, the decisions, the summary and the top
+  terms (boilerplate words of the whole record set dropped, `review.top_terms`) are those
   of `ranking.rank_records`.
 - **Failures.** Nothing is left at the output path by an error or Ctrl-C. With `resume`,
   finished chunks are kept beside the output (`.<name>.partial/`) and a rerun of the same
@@ -52,13 +53,18 @@ from peerscreen.review.ranking import (
     ranked_table,
     tag_table,
 )
+from peerscreen.review.top_terms import DocumentFrequency, clean_top_terms
 
 #: Ranked rows per bucket when writing a spilled ranking in rank order.
 _BUCKET_CHUNKS = 10
 
 
 class NoRecordsError(PeerscreenError):
-    pass
+    """The inputs hold no records (e.g. a CSV with only a header line)."""
+
+    def __init__(self, action: str, files: Sequence[str | Path]):
+        names = ", ".join(str(f) for f in files)
+        super().__init__(f"no records to {action} in {names} (is it only a header line?)")
 
 
 @dataclass
@@ -114,7 +120,7 @@ def tag_files(
             for chunk, predictions in scorer.map(_unfinished(source.chunks(), finished, tracker)):
                 sidecar.write(chunk.index, tag_table(chunk.records.frame, predictions))
                 tracker.scored(chunk)
-        n = _assemble_tag(sidecar, output, counts)
+        n = _assemble_tag(sidecar, output, counts, source.files)
         sidecar.remove()
     return BatchResult(
         n_records=n,
@@ -153,15 +159,17 @@ def _tag_into(
         finally:
             sink.close()
         if not n:
-            raise NoRecordsError("no records to tag")
+            raise NoRecordsError("tag", source.files)
     return n
 
 
-def _assemble_tag(sidecar: Sidecar, output: Path, counts: Counter[str]) -> int:
+def _assemble_tag(
+    sidecar: Sidecar, output: Path, counts: Counter[str], files: Sequence[Path]
+) -> int:
     """Write the finished chunks, in order, into the output."""
     indices = sorted(sidecar.finished())
     if not indices:
-        raise NoRecordsError("no records to tag")
+        raise NoRecordsError("tag", files)
     n = 0
     with atomic_path(output) as temp:
         sink = open_sink(temp, output)
@@ -222,7 +230,7 @@ def rank_files(
                 decisions.update(decision_counts(predictions))
                 tracker.scored(chunk)
         if not scores:
-            raise NoRecordsError("no records to rank")
+            raise NoRecordsError("rank", source.files)
         p_sorted, head = _write_ranking(sidecar, output, scores, options.chunk_size, top)
     except BaseException:
         if not options.resume:
@@ -255,15 +263,18 @@ def _write_ranking(
     buckets = sidecar.folder / "buckets"
     shutil.rmtree(buckets, ignore_errors=True)  # from an interrupted earlier attempt
     buckets.mkdir()
+    frequency = DocumentFrequency()
     start = 0
     for index in indices:
         table = sidecar.read(index)
+        frequency.add(table)
         table["rank"] = ranks[start : start + len(table)]
         start += len(table)
         which = (table["rank"].to_numpy() - 1) // bucket_rows
         for bucket in np.unique(which):
             with (buckets / f"{bucket:06d}.pkl").open("ab") as handle:
                 pickle.dump(table[which == bucket], handle, protocol=pickle.HIGHEST_PROTOCOL)
+    stop = frequency.boilerplate()
     head = None
     with atomic_path(output) as temp:
         sink = open_sink(temp, output)
@@ -271,6 +282,7 @@ def _write_ranking(
             for path in sorted(buckets.glob("*.pkl")):
                 block = pd.concat(list(_pickles(path)), ignore_index=True)
                 block = block.sort_values("rank", kind="stable").reset_index(drop=True)
+                block = clean_top_terms(block, stop)
                 if head is None:
                     head = block.head(top)
                 sink.write(block)
@@ -303,12 +315,14 @@ def _rank_in_memory(
     """No output file: keep every score and the best `top` rows so far, nothing else."""
     scores, decisions = [], Counter()
     best: pd.DataFrame | None = None
+    frequency = DocumentFrequency()
     seen = 0
     with Scorer(spec, options.workers, model=model) as scorer:
         for chunk, predictions in scorer.map((c, c.records.frame) for c in source.chunks()):
             p = predictions["p_include"].to_numpy()
             scores.append(p)
             decisions.update(decision_counts(predictions))
+            frequency.add(chunk.records.frame)
             table = ranked_table(chunk.records.frame, predictions, np.arange(seen, seen + len(p)))
             seen += len(p)
             candidates = table if best is None else pd.concat([best, table], ignore_index=True)
@@ -316,12 +330,13 @@ def _rank_in_memory(
             best = candidates.iloc[order[:top]].reset_index(drop=True)
             tracker.scored(chunk)
     if not scores:
-        raise NoRecordsError("no records to rank")
+        raise NoRecordsError("rank", source.files)
     p_all = np.concatenate(scores)
     order = np.argsort(-p_all, kind="stable")
     summary = rank_summary(p_all[order], {d: decisions[d] for d in DECISIONS}, _recall(spec))
     if best is not None:
         best["rank"] = np.arange(1, len(best) + 1)
+        best = clean_top_terms(best, frequency.boilerplate())
     return BatchResult(
         n_records=len(p_all),
         output=None,

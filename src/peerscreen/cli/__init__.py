@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from peerscreen import __version__
-from peerscreen.cli import compare, data, models, screen, simulate
+from peerscreen.cli import compare, data, models, protocol, screen, simulate
 from peerscreen.cli._util import console
 
 app = typer.Typer(
@@ -14,7 +14,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
-    rich_markup_mode="rich",
+    rich_markup_mode=None,
 )
 
 
@@ -36,6 +36,7 @@ def _root(
 data.register(app)
 models.register(app)
 screen.register(app)
+protocol.register(app)
 simulate.register(app)
 compare.register(app)
 

@@ -14,7 +14,7 @@ from peerscreen.cli._util import (
     err_console,
     user_errors,
 )
-from peerscreen.io.ingest import ImportResult, import_records
+from peerscreen.io.ingest import ImportResult, import_records, write_duplicates_report
 from peerscreen.io.writers import write_records
 
 
@@ -30,13 +30,27 @@ def import_command(
     ),
     fmt: str | None = FORMAT_OPTION,
     no_dedup: bool = NO_DEDUP_OPTION,
+    duplicates_report: Path | None = typer.Option(
+        None,
+        "--duplicates-report",
+        help="Also write every merged group (kept record, merged ones, the rule that matched, "
+        "label conflicts) to this table (.csv .tsv .xlsx).",
+    ),
 ) -> None:
     """Read, clean and deduplicate records from any supported export; write them to one file."""
     with user_errors():
         result = import_records(files, fmt=fmt, dedup=not no_dedup)
+        if duplicates_report is not None:
+            write_duplicates_report(result, duplicates_report)
         write_records(result.records, output)
     print_import_report(result)
     console.print(f"wrote [bold]{result.n_records}[/] records to {output}")
+    if duplicates_report is not None and result.dedup is not None:
+        merged, groups = len(result.dedup.merges), len({m.kept for m in result.dedup.merges})
+        console.print(
+            f"duplicates report: {merged} merged record{'s' * (merged != 1)} in {groups} "
+            f"group{'s' * (groups != 1)}, written to {duplicates_report}"
+        )
 
 
 def print_import_report(result: ImportResult) -> None:
@@ -55,6 +69,12 @@ def print_import_report(result: ImportResult) -> None:
         )
     console.print(files)
     for report in result.files:
+        if not report.n_records:
+            err_console.print(
+                f"[yellow]warning:[/] {report.path}: {_no_records(report.format)}",
+                highlight=False,
+                soft_wrap=True,
+            )
         for warning in report.warnings:
             err_console.print(f"[yellow]warning:[/] {report.path}: {warning}", highlight=False)
     if result.dedup is not None:
@@ -87,6 +107,14 @@ def print_import_report(result: ImportResult) -> None:
         else "unlabelled"
     )
     console.print(f"[bold]{result.n_records}[/] records ({labelled})")
+
+
+def _no_records(fmt: str) -> str:
+    """The warning for a file that read cleanly but holds nothing (often an export gone
+    wrong, e.g. a search saved before its results loaded)."""
+    if fmt in ("csv", "tsv", "xlsx"):
+        return "0 records (the file has a header line but no rows)"
+    return "0 records"
 
 
 def register(app: typer.Typer) -> None:

@@ -265,6 +265,8 @@ def _print_queue(table, summary: RankSummary, top: int) -> None:
     counts = ", ".join(f"{n} {d}" for d, n in summary.decisions.items())
     console.print(f"decisions: {counts}")
     console.print(f"[bold]{summary.sentence()}[/]")
+    if summary.beyond_bands:
+        console.print(summary.explanation(), style="dim")
 
 
 def tag_command(

@@ -7,19 +7,22 @@ highlighted, takes a key, commits the decision, retrains, and shows the next rec
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import click
+import numpy as np
 import typer
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from peerscreen.cli import _keys
+from peerscreen.cli._prompts import ask_decision
 from peerscreen.cli._util import FORMAT_OPTION, NO_DEDUP_OPTION, console, err_console, user_errors
 from peerscreen.cli.data import print_import_report
 from peerscreen.io.writers import write_records
 from peerscreen.paths import DEFAULT_CONFIG
+from peerscreen.review.authoring import protocol_origin
 from peerscreen.review.criteria import record_text
 from peerscreen.review.models import BACKENDS
 from peerscreen.screening import (
@@ -31,27 +34,17 @@ from peerscreen.screening import (
     create_project,
     open_project,
 )
+from peerscreen.screening.advice import describe_rule
+from peerscreen.screening.calibration import MIN_PER_CLASS, p_include_in_words
 from peerscreen.screening.query import QUERY_STRATEGIES
 
 screen_app = typer.Typer(
     help="Screen records interactively; the model retrains after every decision.",
     no_args_is_help=True,
-    rich_markup_mode="rich",
+    rich_markup_mode=None,
 )
 
 _PROJECT_HELP = "Screening project file (from `screen init`)."
-_KEYS = {
-    "i": "include",
-    "e": "exclude",
-    "s": "skip",
-    "u": "undo",
-    "q": "quit",
-}
-_HELP = (
-    "i include, e exclude, s skip (show again at the end), u undo the last decision, q quit.\n"
-    "Shortcuts: 'e CODE note...' excludes with a reason (a code, its number or a unique\n"
-    "prefix) and a note; 'i note...' and 's note...' include or skip with a note."
-)
 
 
 def _project_argument() -> Path:
@@ -92,6 +85,7 @@ def init_command(
 ) -> None:
     """Create a screening project from exports: import, deduplicate, flag, rank by the criteria."""
     with user_errors():
+        console.print(escape(protocol_origin(config)), highlight=False, soft_wrap=True)
         with console.status("importing, flagging and ranking records"):
             opened, result = create_project(
                 project,
@@ -115,100 +109,15 @@ def init_command(
 
 
 # -- next -----------------------------------------------------------------------------------
-@dataclass
-class _Answer:
-    action: str
-    reason: str | None = None
-    note: str | None = None
-    reason_given: bool = False
-    note_given: bool = False
-
-
-def _resolve_code(project: ScreeningProject, text: str) -> str:
-    """An exclusion code from its name, its number in the list, or a unique prefix."""
-    codes = project.protocol.exclusion_codes
-    if text in codes:
-        return text
-    if text.isdigit() and 1 <= int(text) <= len(codes):
-        return codes[int(text) - 1]
-    matches = [c for c in codes if c.startswith(text)]
-    if len(matches) == 1:
-        return matches[0]
-    return project.check_reason(text) or ""  # raises ScreeningError with the valid codes
-
-
-def _parse_answer(project: ScreeningProject, line: str) -> _Answer | None:
-    words = line.strip().split(maxsplit=1)
-    if not words:
-        return None
-    key, rest = words[0].lower(), (words[1] if len(words) > 1 else "")
-    action = _KEYS.get(key) or (key if key in _KEYS.values() else None)
-    if action is None:
-        return None
-    answer = _Answer(action)
-    if action == "exclude" and rest:
-        code, _, note = rest.partition(" ")
-        answer.reason, answer.reason_given = _resolve_code(project, code), True
-        rest = note
-    if rest.strip() and action in ("include", "exclude", "skip"):
-        answer.note, answer.note_given = rest.strip(), True
-    return answer
-
-
-def _ask_action(project: ScreeningProject) -> _Answer:
-    while True:
-        line = typer.prompt("[i]nclude [e]xclude [s]kip [u]ndo [q]uit", prompt_suffix=" > ")
-        if line.strip() == "?":
-            console.print(_HELP, highlight=False)
-            continue
-        try:
-            answer = _parse_answer(project, line)
-        except ScreeningError as exc:
-            err_console.print(f"[yellow]{escape(str(exc))}[/]", highlight=False)
-            continue
-        if answer is not None:
-            return answer
-        console.print("type i, e, s, u or q (? for help)")
-
-
-def _print_codes(project: ScreeningProject) -> None:
-    codes = project.protocol.exclusion_codes
-    console.print("  ".join(f"{i}:{c}" for i, c in enumerate(codes, 1)), highlight=False)
-
-
-def _ask_reason(project: ScreeningProject, record: ScreeningRecord) -> str | None:
-    flagged = list(dict.fromkeys(f.code for f in record.flags))
-    hint = f"; flagged: {', '.join(flagged)}" if flagged else ""
-    while True:
-        text = typer.prompt(
-            f"exclusion code (code, number, Enter for none, ? to list{hint})",
-            default="",
-            show_default=False,
-            prompt_suffix=" > ",
-        ).strip()
-        if not text:
-            return None
-        if text == "?":
-            _print_codes(project)
-            continue
-        try:
-            return _resolve_code(project, text)
-        except ScreeningError as exc:
-            err_console.print(f"[yellow]{escape(str(exc))}[/]", highlight=False)
-
-
-def _ask_note() -> str | None:
-    text = typer.prompt(
-        "note (Enter for none)", default="", show_default=False, prompt_suffix=" > "
-    )
-    return text.strip() or None
-
-
 def highlighted(record: ScreeningRecord) -> Text:
-    """Title (bold) and abstract with every criteria-flag evidence span in bold red."""
+    """Title (bold) and abstract with every criteria-flag evidence span in bold red, inside
+    its whole sentence underlined (the sentence decides what the phrase means)."""
     text = Text(record_text(record.title, record.abstract))
     if record.title:
         text.stylize("bold", 0, len(record.title))
+    for flag in record.flags:
+        if flag.sentence_end > flag.sentence_start:
+            text.stylize("underline", flag.sentence_start, flag.sentence_end)
     for flag in record.flags:
         if flag.end > flag.start:
             text.stylize("bold red", flag.start, flag.end)
@@ -219,22 +128,33 @@ def highlighted(record: ScreeningRecord) -> Text:
     return text
 
 
+def record_details(record: ScreeningRecord, max_authors: int = 3) -> str:
+    """Authors, year, journal and DOI on one line, the missing ones left out: what a
+    reviewer uses to recognise a paper (a known group's trial, a retracted journal)."""
+    authors = record.fields.get("authors") or []
+    if isinstance(authors, str):
+        authors = [authors]
+    names = "; ".join(str(a) for a in authors[:max_authors])
+    if len(authors) > max_authors:
+        names += " et al."
+    doi = record.fields.get("doi")
+    parts = [names, record.year, record.fields.get("journal"), doi and f"doi:{doi}"]
+    return " · ".join(str(p) for p in parts if p)
+
+
 def _show(project: ScreeningProject, record: ScreeningRecord, scores: Scores, done: int) -> None:
-    p_include = scores.p_include(record.position)
-    score = (
-        f"p_include {p_include:.2f} (model v{scores.version})"
-        if p_include is not None
-        else "cold start (similarity to the criteria)"
-    )
+    score, meaning = _score_words(scores, record.position)
     console.print()
     console.rule(
         f"[bold]{escape(record.record_id)}[/] · {score} · {done}/{project.n_records} screened",
         align="left",
     )
+    if meaning:
+        console.print(meaning, style="dim", highlight=False)
     console.print(highlighted(record))
-    details = [str(v) for v in (record.year, record.fields.get("journal")) if v]
+    details = record_details(record)
     if details:
-        console.print(Text(" · ".join(details), style="dim"))
+        console.print(Text(details, style="dim"))
     for flag in record.flags:
         evidence = f'"{flag.evidence}"' if flag.where != "metadata" else flag.evidence
         console.print(
@@ -252,9 +172,13 @@ def _retrain(project: ScreeningProject) -> Scores:
 
 
 def _screen(project: ScreeningProject, limit: int | None, ask_notes: bool) -> int:
-    """The interactive loop; returns the number of decisions made."""
+    """The interactive loop; returns the number of decisions made.
+
+    On a terminal the screen is cleared before each record, so the outcome of the last
+    answer ("saved: ...", "undid: ...") is printed again above the new record."""
     made = 0
     again: int | None = None  # after an undo, the record whose decision was undone
+    notice = ""
     project.warm_up()  # features build while the reviewer reads the first record
     while limit is None or made < limit:
         state = project.label_state()
@@ -270,28 +194,30 @@ def _screen(project: ScreeningProject, limit: int | None, ask_notes: bool) -> in
                 break
             position = queue[0]
         record = project.record_at(position)
-        done = len(state.order) + state.count("skip")
+        done = len(state.order)  # skipped records are still to screen
+        if _keys.single_keys():
+            console.clear()
+            if notice:
+                console.print(notice, highlight=False)
         _show(project, record, scores, done)
         previous = state.latest.get(position)
         if previous is not None:
             console.print(f"  (currently: {previous.action})", style="dim")
-        answer = _ask_action(project)
+        answer = ask_decision(project, record, ask_notes)
         if answer.action == "quit":
             break
         if answer.action == "undo":
             undone = project.undo()
             if undone is None:
-                console.print("nothing to undo")
+                notice = "nothing to undo"
+                console.print(notice)
                 again = position
                 continue
-            console.print(f"undid: {undone.action} {escape(undone.record_id)}")
+            notice = f"undid: {undone.action} {escape(undone.record_id)}"
+            console.print(notice)
             _retrain(project)
             again = project.position(undone.record_id)
             continue
-        if answer.action == "exclude" and not answer.reason_given:
-            answer.reason = _ask_reason(project, record)
-        if ask_notes and not answer.note_given and answer.action != "skip":
-            answer.note = _ask_note()
         decision = project.decide(
             record.record_id,
             answer.action,
@@ -300,10 +226,20 @@ def _screen(project: ScreeningProject, limit: int | None, ask_notes: bool) -> in
             source="screen next",
         )
         reason = f" ({decision.reason})" if decision.reason else ""
-        console.print(f"[green]saved[/]: {decision.action}{reason} {escape(record.record_id)}")
+        notice = f"[green]saved[/]: {decision.action}{reason} {escape(record.record_id)}"
+        console.print(notice)
         made += 1
         _retrain(project)
     return made
+
+
+def _interrupted(project: ScreeningProject) -> None:
+    """Ctrl-C: close the project (every decision shown as saved is already committed), say
+    so in one line, and exit 130 as shells expect of an interrupted command."""
+    project.close()
+    console.print()
+    err_console.print("[yellow]interrupted[/]: every confirmed decision is saved")
+    raise typer.Exit(130)
 
 
 def next_command(
@@ -322,9 +258,11 @@ def next_command(
         _warn_config(opened)
         try:
             made = _screen(opened, count, notes)
-        except (typer.Abort, click.exceptions.Abort, KeyboardInterrupt):
+        except (EOFError, typer.Abort, click.exceptions.Abort):  # the input ended
             console.print()
             made = None
+        except KeyboardInterrupt:
+            _interrupted(opened)
         status = opened.status()
         opened.close()
     if made is None:
@@ -363,21 +301,72 @@ def label_command(
 
 
 # -- status ---------------------------------------------------------------------------------
+def _score_words(scores: Scores, position: int) -> tuple[str, str | None]:
+    """The score in a record's header, and one plain line saying what the number means."""
+    if scores.kind != "model":
+        return "cold start (similarity to the criteria)", None
+    p_include = scores.p_include(position)
+    if p_include is None:
+        return f"model v{scores.version}", (
+            f"p_include: shown once {MIN_PER_CLASS} inclusions and {MIN_PER_CLASS} exclusions "
+            "are screened (the model ranks the records already)"
+        )
+    header = f"p_include {p_include:.2f} (model v{scores.version})"
+    probabilities = scores.probabilities
+    if probabilities is not None and np.ptp(probabilities) < 1e-9:
+        return header, (
+            f"p_include {p_include:.2f} for every record: the share of inclusions so far; the "
+            "screened records do not yet show the model's scores separating them"
+        )
+    return header, f"p_include {p_include:.2f}: {p_include_in_words(p_include)}"
+
+
 def _print_counts_line(status: ProjectStatus) -> None:
     console.print(
-        f"{status.n_labelled} of {status.n_records} labelled ({status.n_included} included, "
-        f"{status.n_excluded} excluded), {status.n_skipped} skipped, "
-        f"{status.n_remaining} remaining"
+        f"{status.n_labelled} of {status.n_records} screened ({status.n_included} included, "
+        f"{status.n_excluded} excluded); {status.n_unscreened} still to screen"
+        + (f", {status.n_skipped} of them skipped" if status.n_skipped else "")
     )
 
 
 def _print_stopping(status: ProjectStatus, *, only_stops: bool = False) -> None:
-    for name, estimate in status.stopping.items():
+    """The stopping advice in sentences, then each rule's verdict in words (with
+    `only_stops`, after a session: the sentence to act on and the rules that say stop)."""
+    advice = status.advice
+    if advice is None:
+        return
+    headline = advice.headline()
+    lines = advice.sentences() if not only_stops else [headline] if headline else []
+    for line in lines:
+        console.print(line, highlight=False)
+    for name, estimate in advice.rules.items():
         if only_stops and not estimate.stop:
             continue
-        verdict = "[bold green]stop[/]" if estimate.stop else "keep screening"
-        detail = ", ".join(f"{k} {v:.3g}" for k, v in estimate.detail.items())
-        console.print(f"stopping rule {name}: {verdict} ({detail})", highlight=False)
+        words = describe_rule(
+            estimate,
+            advice.n_screened,
+            target_recall=advice.target_recall,
+            confidence=advice.confidence,
+        )
+        console.print(f"stopping rule {name}: {escape(words)}", highlight=False)
+
+
+def _print_exclusion_reasons(status: ProjectStatus) -> None:
+    """Exclusions per reason, the figures a PRISMA flow diagram asks for."""
+    if not status.n_excluded:
+        return
+    table = Table(title="Excluded, by reason", title_justify="left")
+    table.add_column("reason")
+    table.add_column("records", justify="right")
+    unused = [code for code, count in status.exclusion_reasons.items() if not count]
+    for code, count in status.exclusion_reasons.items():
+        if count:
+            table.add_row(escape(code), str(count))
+    table.add_row("(no reason given)", str(status.n_excluded_no_reason))
+    table.add_row("[bold]total[/]", f"[bold]{status.n_excluded}[/]")
+    console.print(table)
+    if unused:
+        console.print(f"no exclusion yet for: {escape(', '.join(unused))}", style="dim")
 
 
 def status_command(
@@ -389,13 +378,15 @@ def status_command(
         0.95, "--confidence", min=0.5, max=0.999, help="Confidence of the buscar rule."
     ),
 ) -> None:
-    """Counts, model version, and each stopping rule's estimate on the labels so far."""
+    """Counts, exclusions by reason, the model, and when to stop: recall so far, inclusions
+    probably left, records still to screen, and each stopping rule's verdict."""
     with user_errors(), open_project(project) as opened:
         status = opened.status(target_recall=target_recall, confidence=confidence)
     if status.config_note:
         err_console.print(f"[yellow]warning:[/] {escape(status.config_note)}", highlight=False)
     counts = Table(title=str(project), title_justify="left")
-    for name in ("records", "labelled", "included", "excluded", "skipped", "remaining"):
+    columns = ("records", "screened", "included", "excluded", "to screen", "skipped")
+    for name in columns:
         counts.add_column(name, justify="right")
     counts.add_row(
         *map(
@@ -405,12 +396,14 @@ def status_command(
                 status.n_labelled,
                 status.n_included,
                 status.n_excluded,
+                status.n_unscreened,
                 status.n_skipped,
-                status.n_remaining,
             ),
         )
     )
     console.print(counts)
+    console.print("skipped records count as still to screen", style="dim")
+    _print_exclusion_reasons(status)
     kind = "active learner" if status.model_kind == "model" else "cold start (criteria similarity)"
     stale = " [yellow](stale: the next `screen next` retrains)[/]" if status.scores_stale else ""
     settings = status.settings
@@ -420,17 +413,9 @@ def status_command(
         + ("; trains on the criteria text too" if settings.get("criteria_as_inclusion") else "")
     )
     console.print(f"config {escape(settings['config'])} ({settings['config_hash']})")
-    table = Table(title="Stopping rules", title_justify="left")
-    table.add_column("rule")
-    table.add_column("verdict")
-    table.add_column("detail")
-    for name, estimate in status.stopping.items():
-        table.add_row(
-            name,
-            "stop" if estimate.stop else "keep screening",
-            ", ".join(f"{k} {v:.3g}" for k, v in estimate.detail.items()),
-        )
-    console.print(table)
+    console.print()
+    console.print("[bold]When to stop[/] (buscar's hypergeometric model)")
+    _print_stopping(status)
 
 
 # -- export ---------------------------------------------------------------------------------

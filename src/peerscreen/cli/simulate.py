@@ -15,6 +15,7 @@ from peerscreen.errors import PeerscreenError
 from peerscreen.io.ingest import import_records
 from peerscreen.review.models import BACKENDS
 from peerscreen.review.protocol import load_protocol
+from peerscreen.screening.advice import stopping_advice
 from peerscreen.screening.benchmark import (
     read_prior_table,
     run_benchmark,
@@ -24,7 +25,7 @@ from peerscreen.screening.benchmark import (
 )
 from peerscreen.screening.datasets import benchmark_files, published_criteria, resolve_dataset
 from peerscreen.screening.query import QUERY_STRATEGIES
-from peerscreen.screening.simulation import SimulationResult, simulate
+from peerscreen.screening.simulation import SimulationResult, check_labelled, simulate
 from peerscreen.tracking import configure_tracking, log_simulation
 
 #: Loop options shared by `simulate` and `bench`.
@@ -122,6 +123,7 @@ def simulate_command(
         if cold_start not in (None, "criteria"):
             raise PeerscreenError(f"--cold-start takes 'criteria', not '{cold_start}'")
         records = import_records([path], dedup=False).records
+        check_labelled(records, str(path))
         text = _cold_start_text(path.stem, config, criteria_text) if cold_start else None
         guide = _guide_text(path.stem, config, criteria_text) if criteria_as_inclusion else None
         priors = [p.strip() for p in prior_ids.split(",") if p.strip()] if prior_ids else None
@@ -176,14 +178,42 @@ def _print_simulation(result: SimulationResult, folder: Path) -> None:
         f"{m['wall_seconds']:.1f}",
     )
     console.print(table)
-    stops = Table(title="Stopping rules (target recall 0.95)", title_justify="left")
+    _print_stopping_rules(result)
+    console.print(f"wrote {folder}/metrics.json, order.csv, recall_curve.png")
+
+
+def _print_stopping_rules(result: SimulationResult) -> None:
+    """Where each rule would have stopped (a rule that never fired before the last record
+    says so, not "stopped at N"), then the advice `screen status` would have given at the
+    point 95% of the inclusions were found, beside how many were truly left."""
+    stops = Table(
+        title="Stopping rules (target recall 0.95)",
+        title_justify="left",
+        caption="never fired: the rule did not say stop before the last record",
+        caption_justify="left",
+    )
     for name in ("rule", "stops after", "recall there", "work saved"):
         stops.add_column(name, justify="left" if name == "rule" else "right")
     for rule, outcome in result.stopping.items():
-        at = str(outcome["stopped_at"]) if outcome["stopped_at"] else "never"
+        if outcome["stopped_at"] is None:
+            stops.add_row(rule, "never fired", "1.000", "0.000")
+            continue
+        at = str(outcome["stopped_at"])
         stops.add_row(rule, at, f"{outcome['recall']:.3f}", f"{outcome['work_saved']:.3f}")
     console.print(stops)
-    console.print(f"wrote {folder}/metrics.json, order.csv, recall_curve.png")
+    reached = int(result.metrics["records_to_95"])
+    if not result.n_included or reached >= result.n:
+        return
+    seen = result.labels[:reached]
+    advice = stopping_advice(seen, result.n)
+    truly_left = result.n_included - int(seen.sum())
+    console.print(
+        f"After {reached} records, where 95% recall was reached, `screen status` would "
+        f"have said ({truly_left} inclusions were truly left):",
+        highlight=False,
+    )
+    for line in advice.sentences():
+        console.print(f"  {line}", highlight=False)
 
 
 def bench_command(

@@ -1,9 +1,13 @@
 """Text and identifier normalisation applied to every record, whatever its source.
 
-Readers hand over raw strings; cleaning makes them comparable across exports: markup from
-JATS/HTML abstracts removed, entities unescaped, whitespace collapsed, Unicode in NFC, and
-empty strings treated as missing. Functions are written with fast paths because they run
-on every field of every record (hundreds of thousands per import).
+Readers hand over raw strings; cleaning makes them comparable across exports: entities
+unescaped, then markup from JATS/HTML/MathML removed, whitespace collapsed, Unicode in NFC,
+and empty strings treated as missing. Entities are decoded first because exports escape
+markup (OpenAlex titles hold `&lt;p&gt;...&lt;/p&gt;`), and cleaning is a fixed point
+(`clean_text(clean_text(x)) == clean_text(x)`) so that importing an export peerscreen
+wrote gives the same records again. Only known element names are stripped, so prose such as
+"a < b and c > d" or "<Actinopterygii>" survives. Functions are written with fast paths
+because they run on every field of every record (hundreds of thousands per import).
 """
 
 from __future__ import annotations
@@ -13,7 +17,44 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 
-_TAG = re.compile(r"<\s*/?\s*[A-Za-z][\w:.-]*(?:\s[^<>]*)?/?\s*>", re.ASCII)
+#: Elements that separate words (their tags become a space): paragraphs, headings, lists,
+#: table cells and the JATS sectioning elements publishers put in abstracts.
+# fmt: off
+BLOCK_TAGS = frozenset(
+    {
+        "p", "br", "hr", "div", "section", "article", "header", "footer", "body", "html", "head",
+        "title", "subtitle", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "dl", "dt", "dd",
+        "table", "thead", "tbody", "tfoot", "tr", "td", "th", "caption", "blockquote", "pre",
+        "center", "figure", "sec", "abstract", "abstracttext", "list", "list-item", "label", "fig",
+        "graphic", "disp-quote", "disp-formula", "def-list", "def-item", "term",
+    }
+)
+#: Elements inside a word or phrase (their tags vanish, so "CO<sub>2</sub>" reads "CO2"):
+#: HTML text styles, JATS inline elements and MathML.
+INLINE_TAGS = frozenset(
+    {
+        "a", "b", "i", "u", "s", "q", "em", "strong", "sup", "sub", "sc", "scp", "span", "small",
+        "big", "tt", "font", "strike", "del", "ins", "mark", "abbr", "cite", "code", "img", "wbr",
+        "italic", "bold", "underline", "monospace", "roman", "sans-serif", "overline",
+        "inline-formula", "inline-graphic", "xref", "ext-link", "uri", "email", "named-content",
+        "styled-content", "math", "mi", "mo", "mn", "ms", "mtext", "mrow", "msup", "msub",
+        "msubsup", "mfrac", "msqrt", "mroot", "mstyle", "mspace", "mover", "munder", "munderover",
+        "mtable", "mtr", "mtd", "mfenced", "menclose", "mpadded", "mphantom", "semantics",
+        "annotation", "annotation-xml",
+    }
+)
+# fmt: on
+#: A tag: `<name attr="v">`, `</name>`, `<name/>`, optionally namespaced (`jats:p`,
+#: `mml:mi`); attributes must have values, so "<b and c>" in prose is not one. Comments too.
+_TAG = re.compile(
+    r"<!--.*?-->"
+    r"|<(/?)(?:([A-Za-z][\w.-]*):)?([A-Za-z][\w.-]*)"
+    r"(?:\s+[A-Za-z_:][\w:.-]*\s*=\s*(?:\"[^\"<>]*\"|'[^'<>]*'|[^\s\"'=<>`]+))*\s*/?>",
+    re.ASCII | re.DOTALL,
+)
+#: A character reference with its closing ";" ("&amp;", "&#233;", "&#xE9;"). Legacy forms
+#: without ";" are left alone: html.unescape would read "&copy=1" in a URL as "©=1".
+_ENTITY = re.compile(r"&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
 _WS = re.compile(r"\s+")
 _YEAR = re.compile(r"(?<!\d)(1[5-9]\d\d|20\d\d|21\d\d)(?!\d)")
 _DOI = re.compile(r"10\.\d{4,9}/\S+")
@@ -23,18 +64,16 @@ _PMID = re.compile(r"(\d{1,9})\s*$")
 def clean_text(value: object) -> str | None:
     """Return `value` as clean text, or None when it is missing or blank.
 
-    Strips HTML/JATS tags, unescapes entities, collapses whitespace, trims and normalises to
-    NFC. Non-strings (NaN, None) become None.
+    Unescapes entities, strips HTML/JATS/MathML tags, collapses whitespace, trims and
+    normalises to NFC. Non-strings (NaN, None) become None.
     """
     if not isinstance(value, str):
         return None
     if not value:
         return None
     text = value
-    if "<" in text:
-        text = _TAG.sub(" ", text)
-    if "&" in text:
-        text = html.unescape(text)
+    if "<" in text or "&" in text:
+        text = _decode_and_strip(text)
     if "  " in text or "\n" in text or "\t" in text or "\r" in text or "\xa0" in text:
         text = _WS.sub(" ", text)
     text = text.strip()
@@ -43,6 +82,48 @@ def clean_text(value: object) -> str | None:
     if not text.isascii() and not unicodedata.is_normalized("NFC", text):
         text = unicodedata.normalize("NFC", text)
     return text
+
+
+def _tag_replacement(match: re.Match[str]) -> str:
+    """What a tag match becomes: nothing (inline), a space (block), or itself (not markup)."""
+    name = match.group(3)
+    if name is None:  # a comment
+        return ""
+    name = name.lower()
+    if name in BLOCK_TAGS:
+        return " "
+    if name in INLINE_TAGS or match.group(2) is not None:  # any namespaced element is markup
+        return ""
+    return match.group(0)
+
+
+def _entity(match: re.Match[str]) -> str:
+    return html.unescape(match.group(0))
+
+
+def unescape_entities(text: str) -> str:
+    """Decode HTML/XML character references that end in ";" (unknown names stay as they are)."""
+    return _ENTITY.sub(_entity, text) if "&" in text and ";" in text else text
+
+
+def strip_tags(text: str) -> str:
+    """Remove HTML/JATS/MathML tags; text that only looks like markup is left alone."""
+    return _TAG.sub(_tag_replacement, text) if "<" in text else text
+
+
+def _decode_and_strip(text: str) -> str:
+    """Unescape entities, then strip tags, until neither changes anything.
+
+    One round handles real exports (`&lt;p&gt;Title&lt;/p&gt;` -> `Title`); repeating it
+    makes the result a fixed point even for double-escaped text (`&amp;lt;i&amp;gt;`) or tags
+    that removing an inner tag brings together, which import's idempotence relies on. Each
+    round that changes the text shortens it, so the loop ends.
+    """
+    while True:
+        new = strip_tags(unescape_entities(text))
+        if new == text:
+            return text
+        text = new
 
 
 def clean_list(values: Iterable[object] | None) -> list[str]:

@@ -3,7 +3,8 @@
 The first occurrence of a duplicate group is kept and its empty fields are filled from the
 others (lists are unioned), so merging never loses information. Conflicting screening
 labels resolve to *included*: a lost inclusion costs a review more than a second look.
-Every merge is reported with its reason.
+Every merge is reported with the rule that matched and the value the records share;
+`duplicates_table` lays the report out for a reviewer to check (`import --duplicates-report`).
 """
 
 from __future__ import annotations
@@ -24,11 +25,43 @@ MIN_TITLE_KEY = 20
 _NOT_FILLED = {"record_id", "source_file", "source_position", "included", *LIST_FIELDS}
 
 
+#: The rules, in the order they run.
+RULES = ("doi", "pmid", "title+year")
+
+
 @dataclass
 class Merge:
+    """One record merged into another: which, by which rule, and what it carried.
+
+    The merged record's fields are captured here because they are gone from the result:
+    a reviewer checking the merge needs to see both sides.
+    """
+
     kept: str
     dropped: str
-    reason: str
+    rule: str
+    #: the shared value: the DOI, the PMID, or the title key and year
+    key: str
+    kept_title: str | None = None
+    dropped_title: str | None = None
+    kept_source: str | None = None
+    dropped_source: str | None = None
+    #: the screening labels before the merge (None: unlabelled)
+    kept_label: int | None = None
+    dropped_label: int | None = None
+
+    @property
+    def label_conflict(self) -> bool:
+        return (
+            self.kept_label is not None
+            and self.dropped_label is not None
+            and self.kept_label != self.dropped_label
+        )
+
+    @property
+    def reason(self) -> str:
+        """The merge in words, e.g. "same doi 10.1000/x"."""
+        return f"same {self.rule} {self.key}"
 
 
 @dataclass
@@ -40,17 +73,31 @@ class DedupReport:
 
     @property
     def by_reason(self) -> Counter[str]:
-        return Counter(
-            m.reason.split(" ", 2)[1] if m.reason.startswith("same ") else m.reason
-            for m in self.merges
-        )
+        return Counter(m.rule for m in self.merges)
 
     @property
     def n_removed(self) -> int:
         return self.n_before - self.n_after
 
 
-def _key_groups(keys: pd.Series, alive: list[bool]) -> list[list[int]]:
+def _id_keys(values: list) -> list[str | None]:
+    return [v if isinstance(v, str) and v else None for v in values]
+
+
+def _title_keys(rows: dict[str, list]) -> list[tuple[str, int | None] | None]:
+    """(title key, year) per record; None for titles too short to merge on."""
+    keys: list[tuple[str, int | None] | None] = []
+    for t, y in zip(rows["title"], rows["year"], strict=True):
+        key = title_key(t) if isinstance(t, str) else None
+        keys.append(
+            (key, None if y is pd.NA or y is None else int(y))
+            if key and len(key) >= MIN_TITLE_KEY
+            else None
+        )
+    return keys
+
+
+def _key_groups(keys: list, alive: list[bool]) -> list[list[int]]:
     positions: dict[object, list[int]] = {}
     for position, key in enumerate(keys):
         if key is None or not alive[position]:
@@ -66,51 +113,116 @@ def deduplicate(records: RecordSet) -> tuple[RecordSet, DedupReport]:
     alive = [True] * len(frame)
     rows = {c: frame[c].tolist() for c in frame.columns}
 
-    def key_series(name: str) -> pd.Series:
-        return pd.Series(
-            [v if isinstance(v, str) and v else None for v in rows[name]], dtype=object
-        )
-
-    titles = []
-    for t, y in zip(rows["title"], rows["year"], strict=True):
-        key = title_key(t) if isinstance(t, str) else None
-        titles.append(
-            (key, None if y is pd.NA or y is None else int(y))
-            if key and len(key) >= MIN_TITLE_KEY
-            else None
-        )
-    passes = [
-        ("doi", key_series("doi")),
-        ("pmid", key_series("pmid")),
-        ("title+year", pd.Series(titles, dtype=object)),
-    ]
-    for reason, keys in passes:
+    # Each pass reads the keys as the passes before it left them: a record that took a PMID
+    # from a DOI duplicate then merges with that PMID's records too, so a second import of
+    # the result finds nothing more to merge.
+    for rule in RULES:
+        keys = _title_keys(rows) if rule == "title+year" else _id_keys(rows[rule])
         for group in _key_groups(keys, alive):
             keep = group[0]
             for other in group[1:]:
-                if reason == "title+year" and _different_ids(rows, keep, other):
+                if rule == "title+year" and _different_ids(rows, keep, other):
                     continue
+                report.merges.append(_describe(rows, keep, other, rule, keys[keep]))
                 _merge_into(rows, keep, other, report)
                 alive[other] = False
-                shown = (
-                    keys[keep]
-                    if reason != "title+year"
-                    else f"'{(rows['title'][keep] or '')[:60]}' ({keys[keep][1]})"
-                )
-                report.merges.append(
-                    Merge(
-                        rows["record_id"][keep], rows["record_id"][other], f"same {reason} {shown}"
-                    )
-                )
     if not report.merges:  # nothing merged: the input stands as it is
         report.n_after = len(frame)
         return records, report
+    position = {rid: i for i, rid in enumerate(rows["record_id"])}
+    report.merges.sort(key=lambda m: position[m.kept])  # stable: passes in order within
     kept = [i for i, a in enumerate(alive) if a]
     merged = RecordSet.from_columns(
         {c: [rows[c][i] for i in kept] for c in frame.columns}, clean=False
     )
     report.n_after = len(merged)
     return merged, report
+
+
+def _label(value: object) -> int | None:
+    return None if _missing(value) else int(value)
+
+
+def _source(rows: dict[str, list], at: int) -> str | None:
+    """Where a record came from, as "file, record N" (N counts from 1 in that file)."""
+    path, position = rows["source_file"][at], rows["source_position"][at]
+    if _missing(path):
+        return None
+    return str(path) if _missing(position) else f"{path}, record {int(position)}"
+
+
+def _describe(rows: dict[str, list], keep: int, other: int, rule: str, key: object) -> Merge:
+    """The Merge of `other` into `keep`, taken before the merge changes `keep`."""
+    if rule == "title+year":  # the kept title as written, not its letters-only key
+        year = key[1]  # type: ignore[index]
+        key = f"{rows['title'][keep]} ({year})" if year is not None else rows["title"][keep]
+    return Merge(
+        kept=rows["record_id"][keep],
+        dropped=rows["record_id"][other],
+        rule=rule,
+        key=str(key),
+        kept_title=rows["title"][keep],
+        dropped_title=rows["title"][other],
+        kept_source=_source(rows, keep),
+        dropped_source=_source(rows, other),
+        kept_label=_label(rows["included"][keep]),
+        dropped_label=_label(rows["included"][other]),
+    )
+
+
+#: Columns of `duplicates_table`, in order.
+DUPLICATE_COLUMNS = (
+    "group",
+    "kept_id",
+    "merged_id",
+    "rule",
+    "matched_on",
+    "kept_title",
+    "merged_title",
+    "kept_source",
+    "merged_source",
+    "kept_label",
+    "merged_label",
+    "label_conflict",
+)
+
+
+def duplicates_table(report: DedupReport) -> pd.DataFrame:
+    """Every merge as one row, grouped by the record kept: what merged and why.
+
+    Rows of one kept record share a `group` number (groups are numbered in the order the
+    kept records appear in the input, as `deduplicate` sorts its merges); `label_conflict`
+    says how a disagreement on the screening label was resolved, empty when there was none.
+    """
+    order: dict[str, int] = {}
+    for merge in report.merges:
+        order.setdefault(merge.kept, len(order) + 1)
+    merges = sorted(report.merges, key=lambda m: order[m.kept])
+    rows = [
+        {
+            "group": order[m.kept],
+            "kept_id": m.kept,
+            "merged_id": m.dropped,
+            "rule": m.rule,
+            "matched_on": m.key,
+            "kept_title": m.kept_title,
+            "merged_title": m.dropped_title,
+            "kept_source": m.kept_source,
+            "merged_source": m.dropped_source,
+            "kept_label": m.kept_label,
+            "merged_label": m.dropped_label,
+            "label_conflict": (
+                f"kept {m.kept_label}, merged {m.dropped_label}: kept as included"
+                if m.label_conflict
+                else None
+            ),
+        }
+        for m in merges
+    ]
+    frame = pd.DataFrame(rows, columns=list(DUPLICATE_COLUMNS))
+    for name in ("group", "kept_label", "merged_label"):
+        frame[name] = pd.array(frame[name].tolist(), dtype="Int64")
+    return frame
 
 
 def _different_ids(rows: dict[str, list], a: int, b: int) -> bool:

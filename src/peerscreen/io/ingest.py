@@ -10,10 +10,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from peerscreen.io.dedup import DedupReport, deduplicate
+from peerscreen.errors import OutputError
+from peerscreen.io.dedup import DedupReport, deduplicate, duplicates_table
 from peerscreen.io.readers import FileReport, read_files
 from peerscreen.io.readers.base import paused_gc
 from peerscreen.io.records import RecordSet
+from peerscreen.io.writers import write_records
 
 #: Fields whose absence the import report counts: the bibliographic ones.
 REPORTED_FIELDS = (
@@ -79,3 +81,25 @@ def import_records(
     return ImportResult(
         records=records, files=reports, dedup=report, missing=count_missing(records)
     )
+
+
+#: Formats a duplicates report can be written in: tables a reviewer opens in a spreadsheet.
+DUPLICATES_REPORT_FORMATS = (".csv", ".tsv", ".xlsx")
+
+
+def write_duplicates_report(result: ImportResult, target: str | Path) -> Path:
+    """Write every merged group of an import (`dedup.duplicates_table`), atomically.
+
+    A table with only a header means nothing merged; an import run without deduplication
+    has nothing to report, which is an error rather than an empty file that reads as "no
+    duplicates".
+    """
+    target = Path(target)
+    if result.dedup is None:
+        raise OutputError(f"{target}: no duplicates report without deduplication (--no-dedup)")
+    if target.suffix.lower() not in DUPLICATES_REPORT_FORMATS:
+        raise OutputError(
+            f"{target}: a duplicates report is a table; use one of "
+            f"{', '.join(DUPLICATES_REPORT_FORMATS)}"
+        )
+    return write_records(duplicates_table(result.dedup), target)

@@ -19,9 +19,15 @@ from typing import Any
 import pandas as pd
 
 from peerscreen.errors import OutputError
+from peerscreen.io.readers.ris import RIS_CITATION_TAGS
 from peerscreen.io.records import COLUMNS, LABEL_FIELDS, LIST_FIELDS, RecordSet
+from peerscreen.io.xlsx import XlsxBook
 
+#: The one separator of list items (authors, keywords, MeSH, outcomes, flags, top terms) in
+#: text cells; the CSV reader splits on ";" and trims, so lists come back as written.
 LIST_SEPARATOR = "; "
+#: Probabilities in CSV, TSV and XLSX (read by people); Parquet and JSON Lines keep all digits.
+PROBABILITY_DECIMALS = 3
 #: RIS keyword lines carry these fields (a reference manager shows them as keywords).
 RIS_KEYWORD_FIELDS = (
     "included",
@@ -34,7 +40,6 @@ RIS_KEYWORD_FIELDS = (
     "label_category",
     "label_outcomes",
 )
-_EXCEL_CELL_LIMIT = 32_767
 
 
 @contextlib.contextmanager
@@ -62,7 +67,7 @@ def _is_missing(value: Any) -> bool:
 
 
 def _flat_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """Lists joined with '; ', for formats without list cells."""
+    """Lists joined with `LIST_SEPARATOR`, for formats without list cells."""
     frame = frame.copy()
     for name in frame.columns:
         if name in LIST_FIELDS or frame[name].map(lambda v: isinstance(v, list | tuple)).any():
@@ -72,13 +77,34 @@ def _flat_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def is_probability(name: str) -> bool:
+    """Columns holding a probability: the model's `p_include`, `p_category` and any `p_*`."""
+    return name.startswith("p_") or name.endswith("_probability")
+
+
+def _rounded(frame: pd.DataFrame) -> pd.DataFrame:
+    """Probability columns rounded to `PROBABILITY_DECIMALS`: 0.6153846 says no more than
+    0.615 to a reviewer, and long digits make a sheet hard to scan."""
+    names = [
+        n for n in frame.columns if is_probability(str(n)) and pd.api.types.is_float_dtype(frame[n])
+    ]
+    if not names:
+        return frame
+    return frame.assign(**{str(n): frame[n].round(PROBABILITY_DECIMALS) for n in names})
+
+
+def display_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The table as CSV, TSV and XLSX hold it: lists joined, probabilities rounded."""
+    return _rounded(_flat_frame(frame))
+
+
 def write_csv(frame: pd.DataFrame, path: Path, *, sep: str = ",") -> None:
-    _flat_frame(frame).to_csv(path, index=False, sep=sep, encoding="utf-8")
+    display_frame(frame).to_csv(path, index=False, sep=sep, encoding="utf-8")
 
 
 def csv_text(frame: pd.DataFrame, *, sep: str = ",", header: bool = True) -> str:
     """The CSV `write_csv` writes, as text; rows of later chunks go without the header."""
-    return _flat_frame(frame).to_csv(index=False, sep=sep, header=header, lineterminator="\n")
+    return display_frame(frame).to_csv(index=False, sep=sep, header=header, lineterminator="\n")
 
 
 def write_jsonl(frame: pd.DataFrame, path: Path) -> None:
@@ -105,16 +131,12 @@ def jsonl_text(frame: pd.DataFrame) -> str:
 
 
 def write_xlsx(frame: pd.DataFrame, path: Path) -> None:
-    frame = _flat_frame(frame)
-    for name in frame.columns:
-        too_long = frame[name].map(lambda v: isinstance(v, str) and len(v) > _EXCEL_CELL_LIMIT)
-        if too_long.any():
-            row = int(too_long.to_numpy().nonzero()[0][0]) + 1
-            raise OutputError(
-                f"{path}: field '{name}' of record {row} exceeds Excel's "
-                f"{_EXCEL_CELL_LIMIT} characters per cell"
-            )
-    frame.to_excel(path, index=False, engine="openpyxl")
+    """A workbook ready to read: frozen header, filters, widths, band colours (`io.xlsx`)."""
+    book = XlsxBook(path)
+    try:
+        book.write(display_frame(frame))
+    finally:
+        book.close()
 
 
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:
@@ -122,16 +144,23 @@ def write_parquet(frame: pd.DataFrame, path: Path) -> None:
 
 
 def _ris_value(value: Any) -> str:
+    """A value on one RIS line. Only line breaks are collapsed (a value must stay on its
+    line): other spacing is kept, so a cleaned field reads back exactly as it was."""
     if isinstance(value, list | tuple):
         return ";".join(map(str, value))
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return " ".join(str(value).split())
+    text = str(value)
+    if "\n" in text or "\r" in text:
+        text = " ".join(text.split())
+    return text.strip()
 
 
 #: Columns written to their own RIS tags or not at all (provenance); labels and any other
 #: field go to KW or N1 lines.
-RIS_CORE = (set(COLUMNS) - set(LABEL_FIELDS)) | {"notes", "type_of_reference"}
+RIS_CORE = (
+    (set(COLUMNS) - set(LABEL_FIELDS)) | {"notes", "type_of_reference"} | set(RIS_CITATION_TAGS)
+)
 
 
 def _as_list(value: Any) -> list:
@@ -167,10 +196,15 @@ def ris_text(frame: pd.DataFrame) -> str:
         for author in _as_list(row.get("authors")):
             add("AU", author)
         add("PY", row.get("year"))
-        add("JO", row.get("journal"))
+        _add_journal(add, row)
+        for name in ("volume", "issue", "start_page", "end_page"):
+            add(RIS_CITATION_TAGS[name], row.get(name))
         add("AB", row.get("abstract"))
         add("DO", row.get("doi"))
         add("AN", row.get("pmid"))
+        for url in _urls(row.get("url")):
+            add("UR", url)
+        add("ST", row.get("short_title"))
         add("LA", row.get("language"))
         for keyword in _as_list(row.get("keywords")):
             add("KW", keyword)
@@ -189,6 +223,25 @@ def ris_text(frame: pd.DataFrame) -> str:
         lines.append("ER  - ")
         lines.append("")
     return "\n".join(lines) + ("\n" if lines else "")
+
+
+def _add_journal(add: Callable[[str, Any], None], row: dict[str, Any]) -> None:
+    """T2 as it was read; JO only for a journal T2 does not already name (a record read
+    from RIS T2 takes its journal from there, and a second copy would change the file)."""
+    secondary = row.get("secondary_title")
+    add("T2", secondary)
+    journal = row.get("journal")
+    if _is_missing(secondary) or journal != secondary:
+        add("JO", journal)
+
+
+def _urls(value: Any) -> list[str]:
+    """The URLs of a `url` field (RIS readers join several with "; "): one UR line each."""
+    if isinstance(value, list | tuple):
+        return [str(v) for v in value if not _is_missing(v)]
+    if _is_missing(value) or not str(value).strip():
+        return []
+    return [u.rstrip(";") for u in str(value).split() if u.rstrip(";")]
 
 
 WRITERS: dict[str, Callable[[pd.DataFrame, Path], None]] = {

@@ -8,6 +8,9 @@ __getattr__, __all__ = lazy_exports(
     {
         "Protocol": "protocol",
         "load_protocol": "protocol",
+        "ProtocolError": "protocol",
+        "write_template": "authoring",
+        "summary_lines": "authoring",
         "CriteriaFlagger": "criteria",
         "Flag": "criteria",
         "train": "training",

@@ -6,7 +6,14 @@ protocol — exclusion rules, design cues (RCT, qualitative, review, editorial),
 and setting cues, category and outcome lexicons. Hits are then put through a NegEx-style
 scope check: a negation cue shortly before a hit ("not limited to women", "excluding
 adolescents") or after it ("adolescents were excluded"), with no clause terminator in
-between, cancels it. The date/language window is checked on the record's metadata.
+between, cancels it. A clause-scope check (`[scope]` in the protocol) then drops an
+exclusion hit the sentence only concedes ("Although several participants also used online
+forums, we asked only about the in-person meetings") or contrasts away ("..., but we
+analysed only the face-to-face groups"): such hits are kept apart as `out_of_scope`. The
+date/language window is checked on the record's metadata.
+
+The title is its own sentence (a title rarely ends with a full stop), so a flag's sentence
+never runs from the title into the abstract.
 
 The flags serve three users: the models (as features), the ranked output (the criterion that
 excludes a record, with evidence), and the screening UI (evidence highlighted).
@@ -16,10 +23,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from peerscreen.review.protocol import Cues, Protocol
+import numpy as np
+
+from peerscreen.review.clause_scope import ClauseScope
+from peerscreen.review.protocol import Cues, Protocol, Scope
 
 if TYPE_CHECKING:  # spaCy (and torch under it) loads on first use: a CLI call that never
     # flags a record, like `simulate`, starts seconds sooner
@@ -33,7 +43,14 @@ _MAX_CONFIDENCE = 0.99
 @dataclass(frozen=True)
 class Flag:
     """One criterion tripped: the code, the evidence span (character offsets into the
-    record's text = title + blank line + abstract), and a confidence in [0, 1]."""
+    record's text = title + blank line + abstract), and a confidence in [0, 1].
+
+    `context` is the whole sentence the evidence sits in and `sentence_start` /
+    `sentence_end` its offsets in the same text, so a reviewer judges the phrase in its
+    sentence ("online forums" reads differently after "Although"). Metadata flags, and
+    flags saved by older versions, have no sentence offsets (both 0); the defaults keep
+    those saved flags loadable.
+    """
 
     code: str
     evidence: str
@@ -42,9 +59,18 @@ class Flag:
     confidence: float
     where: str  # "title", "abstract" or "metadata"
     context: str = ""
+    sentence_start: int = 0
+    sentence_end: int = 0
+
+    @property
+    def sentence(self) -> str:
+        """The sentence the evidence came from ('' for a metadata flag)."""
+        return self.context
 
     def describe(self) -> str:
-        return f'{self.code}: "{self.evidence}" ({self.confidence:.2f})'
+        """'code: "phrase" (0.65) in "the whole sentence."' (no sentence for metadata)."""
+        head = f'{self.code}: "{self.evidence}" ({self.confidence:.2f})'
+        return f'{head} in "{self.context}"' if self.context else head
 
 
 @dataclass
@@ -53,6 +79,8 @@ class CriteriaResult:
 
     exclusions: list[Flag] = field(default_factory=list)
     negated: list[Flag] = field(default_factory=list)
+    #: hits a concessive clause or a contrast took out of scope (not exclusions)
+    out_of_scope: list[Flag] = field(default_factory=list)
     design: list[str] = field(default_factory=list)
     population: list[str] = field(default_factory=list)
     category_cues: dict[str, int] = field(default_factory=dict)
@@ -66,7 +94,8 @@ class CriteriaResult:
         return next((f.confidence for f in self.exclusions if f.code == code), 0.0)
 
     def describe(self) -> str:
-        """'youth_only: "adolescents" (0.80); ...' — the form written to ranked output."""
+        """'youth_only: "adolescents" (0.80) in "<sentence>"; ...' — the form written to
+        ranked and tagged output (`exclusion_flags`)."""
         return "; ".join(f.describe() for f in self.exclusions)
 
 
@@ -109,6 +138,8 @@ class CriteriaFlagger:
                 self.negation.add(kind, [self.nlp.make_doc(p) for p in phrases])
         self._terminators = {t.lower() for t in neg.terminators}
         self._window = neg.window
+        # a model pickled before `[scope]` existed holds a protocol without the field
+        self._scope = ClauseScope(self.nlp, getattr(protocol, "scope", None) or Scope())
 
     def _add(self, key: str, cues: Cues) -> None:
         if cues.phrases:
@@ -143,7 +174,7 @@ class CriteriaFlagger:
         Two shortcuts, neither of which changes a result: each doc goes through only the
         token patterns that could match it (`PatternGate`: the full `Matcher` costs more
         than the rest of the rules together), and the sentencizer only runs when sentence
-        bounds are read (an exclusion hit's context, or a negation scope). `batch_size` is
+        bounds are read (an exclusion hit's sentence, or a negation scope). `batch_size` is
         kept for callers; tokenising needs no batches.
         """
         n = len(titles)
@@ -181,8 +212,13 @@ class CriteriaFlagger:
         for match_id, start, end in [*matches, *self.phrases(doc)]:
             hits[strings[match_id]].append((start, end))
         negations = self._negation_cues(doc)
-        if not sentenced and (negations or any(k.startswith("exclusion:") for k in hits)):
+        has_exclusions = any(k.startswith("exclusion:") for k in hits)
+        if not sentenced and (negations or has_exclusions):
             self._sentencizer(doc)
+            sentenced = True
+        if sentenced:
+            _title_is_a_sentence(doc, title_chars)
+        clauses = self._scope.cues(doc) if has_exclusions else None
         exclusion_hits: dict[str, list[Flag]] = defaultdict(list)
         for key, spans in hits.items():
             kind, _, code = key.partition(":")
@@ -192,6 +228,8 @@ class CriteriaFlagger:
                     flag = self._flag(doc, code, start, end, title_chars)
                     if self._is_negated(doc, start, end, negations):
                         result.negated.append(flag)
+                    elif clauses is not None and clauses.out_of_scope(start, end):
+                        result.out_of_scope.append(flag)
                     else:
                         exclusion_hits[code].append(flag)
                 continue
@@ -225,7 +263,9 @@ class CriteriaFlagger:
         span = doc[start:end]
         in_title = span.start_char < title_chars
         confidence = min(_MAX_CONFIDENCE, rule.confidence + (rule.title_boost if in_title else 0))
-        sentence = span.sent.text.strip() if doc.has_annotation("SENT_START") else ""
+        sentence, sentence_start, sentence_end = "", 0, 0
+        if doc.has_annotation("SENT_START"):
+            sentence, sentence_start, sentence_end = _stripped(span.sent)
         return Flag(
             code=code,
             evidence=span.text,
@@ -234,6 +274,8 @@ class CriteriaFlagger:
             confidence=confidence,
             where="title" if in_title else "abstract",
             context=sentence,
+            sentence_start=sentence_start,
+            sentence_end=sentence_end,
         )
 
     def _negation_cues(self, doc: Doc) -> dict[str, list[tuple[int, int]]]:
@@ -264,9 +306,9 @@ class CriteriaFlagger:
 
     def _window_flag(self, year: int | None, language: str | None) -> Flag | None:
         rule = next((r for r in self.protocol.exclusion if r.metadata), None)
-        if rule is None:
-            return None
         window = self.protocol.window
+        if rule is None or window is None:  # a protocol without a window checks no dates
+            return None
         reasons = []
         if year is not None and not (window.start_year <= year <= window.end_year):
             reasons.append(f"year {year} outside {window.start_year}-{window.end_year}")
@@ -303,12 +345,27 @@ def _combine(flags: list[Flag]) -> Flag:
     for flag in flags:
         miss *= 1 - flag.confidence
     confidence = min(_MAX_CONFIDENCE, 1 - miss)
-    return Flag(
-        best.code,
-        best.evidence,
-        best.start,
-        best.end,
-        round(confidence, 3),
-        best.where,
-        best.context,
-    )
+    return replace(best, confidence=round(confidence, 3))
+
+
+def _title_is_a_sentence(doc: Doc, title_chars: int) -> None:
+    """Start a sentence where the abstract starts: titles seldom end with a full stop, and
+    without this the title's sentence would run on into the abstract's first one."""
+    from spacy.attrs import IDX
+
+    boundary = title_chars + len(_TITLE_SEPARATOR)
+    first = int(np.searchsorted(doc.to_array(IDX), boundary))  # token offsets are sorted
+    if not 0 < first < len(doc):
+        return
+    separator = doc[first - 1]  # the blank line's own token in a record's text
+    if separator.is_space and separator.idx <= title_chars:  # else not a record text
+        doc[first].is_sent_start = True
+
+
+def _stripped(span) -> tuple[str, int, int]:
+    """A sentence's text without surrounding whitespace, and that text's offsets."""
+    text = span.text
+    lead = len(text) - len(text.lstrip())
+    stripped = text.strip()
+    start = span.start_char + lead
+    return stripped, start, start + len(stripped)

@@ -19,6 +19,7 @@ from scipy.sparse.csgraph import connected_components
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.model_selection import StratifiedGroupKFold
 
+from peerscreen.io.cleaning import split_list
 from peerscreen.io.records import RecordSet
 from peerscreen.review.metrics import category_metrics, inclusion_metrics, outcome_metrics
 from peerscreen.review.models.review_model import (
@@ -78,11 +79,13 @@ class TrainResult:
 
 
 def _labels(frame: pd.DataFrame, protocol: Protocol) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Inclusion labels, which records carry category/outcome labels, and the outcome matrix
+    (no columns for a protocol without outcome domains)."""
     y = frame["included"].astype(int).to_numpy()
     has_category = frame["category"].notna().to_numpy()
     codes = protocol.outcome_codes
-    Y = np.array([[int(c in set(o)) for c in codes] for o in frame["outcomes"]])
-    return y, has_category, Y
+    Y = np.array([[int(c in set(o)) for c in codes] for o in frame["outcomes"]], dtype=int)
+    return y, has_category, Y.reshape(len(frame), len(codes))
 
 
 def cross_validate(
@@ -100,7 +103,11 @@ def cross_validate(
     groups = near_duplicate_groups(records.texts())
     splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
     p_include = np.zeros(len(frame))
-    category_pred = np.array([None] * len(frame), dtype=object) if has_category.any() else None
+    # a protocol without categories or outcomes (a review that only screens) has no such
+    # heads to score, whatever labels the data carries
+    tags_categories = bool(has_category.any() and protocol.categories)
+    tags_outcomes = bool(has_category.any() and protocol.outcomes)
+    category_pred = np.array([None] * len(frame), dtype=object) if tags_categories else None
     outcome_pred = np.zeros((len(frame), len(protocol.outcome_codes)), dtype=int)
     folds = np.zeros(len(frame), dtype=int)
     for fold, (train, test) in enumerate(splitter.split(np.zeros(len(y)), y, groups)):
@@ -114,11 +121,11 @@ def cross_validate(
         if "outcomes" in predictions:
             codes = protocol.outcome_codes
             for row, chosen in zip(test, predictions["outcomes"], strict=True):
-                outcome_pred[row] = [int(c in chosen.split(";")) for c in codes]
+                outcome_pred[row] = [int(c in split_list(chosen)) for c in codes]
         if progress:
             progress(fold + 1)
     return CrossValidation(
-        p_include, category_pred, outcome_pred if has_category.any() else None, groups, folds
+        p_include, category_pred, outcome_pred if tags_outcomes else None, groups, folds
     )
 
 

@@ -14,7 +14,7 @@ import sqlite3
 import threading
 import tomllib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from peerscreen.review.protocol import Protocol, load_protocol
 from peerscreen.screening.export import export_frame
 from peerscreen.screening.learner import ActiveLearner
 from peerscreen.screening.query import get_query
-from peerscreen.screening.stopping import STOPPING_RULES, StopEstimate
+from peerscreen.screening.status import ProjectStatus, project_status
 from peerscreen.screening.store import (
     ACTIONS,
     Decision,
@@ -57,24 +57,6 @@ class LabelState:
 
     def count(self, action: str | None) -> int:
         return sum(1 for s in self.status if s == action)
-
-
-@dataclass(frozen=True)
-class ProjectStatus:
-    n_records: int
-    n_labelled: int
-    n_included: int
-    n_excluded: int
-    n_skipped: int
-    n_remaining: int
-    n_decisions: int  # active decisions (undone ones are kept in the log, not counted)
-    n_undone: int
-    model_version: int
-    model_kind: str
-    scores_stale: bool
-    stopping: dict[str, StopEstimate] = field(default_factory=dict)
-    settings: dict[str, Any] = field(default_factory=dict)
-    config_note: str | None = None
 
 
 def open_project(path: str | Path) -> ScreeningProject:
@@ -314,9 +296,13 @@ class ScreeningProject:
     def scores(self) -> Scores:
         """The stored scores of the latest retrain (possibly stale: see `scores_stale`)."""
         row = self._conn.execute(
-            "SELECT version, kind, revision, n_labels, updated_at, scores FROM model_state"
+            "SELECT version, kind, revision, n_labels, updated_at, scores, probabilities "
+            "FROM model_state"
         ).fetchone()
-        return Scores(*row[:5], values=np.frombuffer(row[5], dtype="<f8"))
+        probabilities = None if row[6] is None else np.frombuffer(row[6], dtype="<f8")
+        return Scores(
+            *row[:5], values=np.frombuffer(row[5], dtype="<f8"), probabilities=probabilities
+        )
 
     def scores_stale(self, state: LabelState | None = None) -> bool:
         state = state or self.label_state()
@@ -373,15 +359,21 @@ class ScreeningProject:
         )
 
     def retrain(self, state: LabelState | None = None) -> Scores:
-        """Refit on the current labels and store the scores (cold-start scores until both
-        classes are labelled). Never overwrites scores from a later revision."""
+        """Refit on the current labels and store the scores with their calibrated
+        p_include (cold-start scores until both classes are labelled). Never overwrites
+        scores from a later revision."""
         state = state or self.label_state()
         labelled = np.array(state.order, dtype=int)
-        values = self.learner().scores(labelled, state.labels_in_order)
-        kind = "model"
-        if values is None:
+        fitted = self.learner().scored(labelled, state.labels_in_order)
+        kind, probabilities = "model", None
+        if fitted is None:
             values, kind = self.prior_scores(), "cold-start"
+        else:
+            values = fitted.ranking
+            if fitted.p_include is not None:
+                probabilities = np.asarray(fitted.p_include, dtype="<f8")
         values = np.asarray(values, dtype="<f8")
+        stored = None if probabilities is None else probabilities.tobytes()
         with self._write() as conn:
             version, stored_revision = conn.execute(
                 "SELECT version, revision FROM model_state"
@@ -391,10 +383,20 @@ class ScreeningProject:
             updated_at = now()
             conn.execute(
                 "UPDATE model_state SET version = ?, kind = ?, revision = ?, n_labels = ?, "
-                "updated_at = ?, scores = ? WHERE id = 1",
-                (version + 1, kind, state.revision, len(labelled), updated_at, values.tobytes()),
+                "updated_at = ?, scores = ?, probabilities = ? WHERE id = 1",
+                (
+                    version + 1,
+                    kind,
+                    state.revision,
+                    len(labelled),
+                    updated_at,
+                    values.tobytes(),
+                    stored,
+                ),
             )
-        return Scores(version + 1, kind, state.revision, len(labelled), updated_at, values)
+        return Scores(
+            version + 1, kind, state.revision, len(labelled), updated_at, values, probabilities
+        )
 
     def fresh_scores(self) -> Scores:
         """The stored scores, retraining first if decisions were made since."""
@@ -423,38 +425,9 @@ class ScreeningProject:
 
     # -- reporting ----------------------------------------------------------------------
     def status(self, *, target_recall: float = 0.95, confidence: float = 0.95) -> ProjectStatus:
-        """Counts, model version, and each stopping rule's verdict (no retraining)."""
-        state = self.label_state()
-        scores = self.scores()
-        labels = state.labels_in_order
-        stopping = {
-            name: rule(labels, self.n_records, target_recall, confidence)
-            for name, rule in STOPPING_RULES.items()
-        }
-        log = self.decisions(include_undone=True)
-        with contextlib.suppress(PeerscreenError):
-            _ = self.protocol  # sets config_note
-        n_included, n_excluded = state.count("include"), state.count("exclude")
-        return ProjectStatus(
-            n_records=self.n_records,
-            n_labelled=n_included + n_excluded,
-            n_included=n_included,
-            n_excluded=n_excluded,
-            n_skipped=state.count("skip"),
-            n_remaining=state.count(None),
-            n_decisions=sum(not d.undone for d in log),
-            n_undone=sum(d.undone for d in log),
-            model_version=scores.version,
-            model_kind=scores.kind,
-            scores_stale=scores.revision != state.revision,
-            stopping=stopping,
-            settings={
-                **self.settings,
-                "config": self.meta["config_path"],
-                "config_hash": self.meta["config_hash"],
-            },
-            config_note=self.config_note,
-        )
+        """Counts, exclusions per reason, the stopping advice and each rule's verdict (see
+        `peerscreen.screening.status.project_status`; no retraining)."""
+        return project_status(self, target_recall=target_recall, confidence=confidence)
 
     def export_frame(self) -> pd.DataFrame:
         """Every record in import order with its screening decision (see

@@ -90,6 +90,16 @@ class SimulationResult:
     settings: dict[str, Any] = field(default_factory=dict)
 
 
+def check_labelled(records: RecordSet, name: str) -> None:
+    """Refuse a dataset a simulation cannot replay: no records at all (a CSV with only a
+    header line), or records without a label; `name` is the file or benchmark shown."""
+    frame = records.frame
+    if frame.empty:
+        raise SimulationError(f"{name}: no labelled records to simulate (it holds no records)")
+    if frame["included"].isna().any():
+        raise SimulationError(f"{name}: every record needs a label to simulate")
+
+
 def choose_priors(labels: np.ndarray, n_included: int, n_excluded: int, seed: int) -> list[int]:
     rng = np.random.default_rng(seed)
     included, excluded = np.flatnonzero(labels == 1), np.flatnonzero(labels == 0)
@@ -211,9 +221,8 @@ def simulate(
         raise SimulationError(
             f"unknown textless policy '{textless}' (choose from {', '.join(TEXTLESS_POLICIES)})"
         )
+    check_labelled(records, dataset or "dataset")
     frame = records.frame
-    if frame["included"].isna().any():
-        raise SimulationError(f"{dataset or 'dataset'}: every record needs a label to simulate")
     truth = frame["included"].astype(int).to_numpy()
     ids = frame["record_id"].astype(str).tolist()
     start = time.perf_counter()

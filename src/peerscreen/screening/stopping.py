@@ -8,12 +8,17 @@ number of records, returning a `StopEstimate`. Registered by name in `STOPPING_R
   most recently screened records, treat the window as a random draw from the records that
   were still unscreened when it began (conservative: prioritised screening front-loads
   inclusions), and test H0 "recall is below the target". Stop when the smallest p-value is
-  below 1 - confidence.
+  below 1 - confidence. The same test, asked of every possible number of inclusions left
+  instead of only the one the target implies, bounds what is left (`buscar_inclusions_left`)
+  and how many more exclusions would make it stop (`buscar_records_to_stop`).
 - `knee`: the knee method of Cormack & Grossman (2016): stop once the slope of the gain curve
   before its knee is at least `156 - min(found, 150)` times the slope after it, and at least
   150 records have been screened.
 - `consecutive-exclusions`: stop after `max(50, 5% of N)` exclusions in a row (the common
   practitioner heuristic; no statistical guarantee).
+
+A rule's `stop` means the rule itself fired: having screened every record is not a stop
+(`first_stop` never reports one at N), so a rule that never fires is reported as such.
 """
 
 from __future__ import annotations
@@ -36,6 +41,10 @@ class StopEstimate:
 
 
 StoppingRule = Callable[[np.ndarray, int, float, float], StopEstimate]
+
+
+#: The knee method does not judge the gain curve before this many records are screened.
+KNEE_MIN_SCREENED = 150
 
 
 class UnknownStoppingRuleError(PeerscreenError):
@@ -74,6 +83,74 @@ def _candidate_windows(labels: np.ndarray) -> np.ndarray:
     return np.r_[sizes, len(labels)]
 
 
+def _missing_p_value(labels: np.ndarray, n_total: int, missing: int) -> float:
+    """buscar's p-value for H0 "at least `missing` inclusions are still unscreened": the
+    smallest, over the windows of `_candidate_windows`, chance of drawing as few inclusions
+    as the window holds from the urn it was drawn from, had that urn held the window's
+    inclusions plus `missing` more."""
+    sizes = _candidate_windows(labels)
+    hits = np.cumsum(labels[::-1])[sizes - 1]
+    urn_sizes = n_total - len(labels) + sizes
+    p_values = hypergeom.cdf(hits, urn_sizes, np.minimum(hits + missing, urn_sizes), sizes)
+    return float(np.min(p_values))
+
+
+def buscar_inclusions_left(labels: np.ndarray, n_total: int, confidence: float = 0.95) -> int:
+    """The most inclusions that can still be unscreened at `confidence` under buscar's
+    model: the largest number whose H0 the test cannot reject (0.5 gives a middle estimate,
+    as likely too high as too low).
+
+    Why a search: the p-value only falls as the number left grows (more inclusions in the
+    urn make a thin window less likely), so a bisection over 0..unscreened finds the edge
+    in a dozen tests. Recall's lower bound follows: found / (found + this)."""
+    labels = np.asarray(labels, dtype=int)
+    unscreened = n_total - len(labels)
+    if unscreened <= 0 or len(labels) == 0:
+        return max(0, unscreened)
+    alpha = 1 - confidence
+    low, high = 0, unscreened  # p(low) >= alpha always (p(0) = 1); find the last such
+    if _missing_p_value(labels, n_total, high) >= alpha:
+        return high
+    while high - low > 1:
+        middle = (low + high) // 2
+        if _missing_p_value(labels, n_total, middle) >= alpha:
+            low = middle
+        else:
+            high = middle
+    return low
+
+
+def buscar_records_to_stop(
+    labels: np.ndarray, n_total: int, target_recall: float = 0.95, confidence: float = 0.95
+) -> int | None:
+    """How many more records buscar needs before it says stop, if none of them is an
+    inclusion (0: it says stop now; None: not before every record is screened).
+
+    The best case on purpose: each inclusion found on the way moves the stop further, so
+    this is the least screening left, not a promise. Appending exclusions can only lower
+    the p-value (see `_candidate_windows`), so a bisection finds the first one enough."""
+    labels = np.asarray(labels, dtype=int)
+    unscreened = n_total - len(labels)
+    alpha = 1 - confidence
+
+    def stops_after(extra: int) -> bool:
+        padded = np.r_[labels, np.zeros(extra, dtype=int)]
+        return buscar_p_value(padded, n_total, target_recall) < alpha
+
+    if unscreened <= 0 or stops_after(0):
+        return 0
+    if not stops_after(unscreened - 1):
+        return None
+    low, high = 0, unscreened - 1  # stops_after(low) is False, stops_after(high) True
+    while high - low > 1:
+        middle = (low + high) // 2
+        if stops_after(middle):
+            high = middle
+        else:
+            low = middle
+    return high
+
+
 def buscar(
     labels: np.ndarray, n_total: int, target_recall: float = 0.95, confidence: float = 0.95
 ) -> StopEstimate:
@@ -86,8 +163,10 @@ def knee(
 ) -> StopEstimate:
     labels = np.asarray(labels, dtype=int)
     screened, found = len(labels), int(labels.sum())
-    if screened < 150 or found == 0:
-        return StopEstimate("knee", screened >= n_total, {"slope_ratio": 0.0})
+    if screened < KNEE_MIN_SCREENED or found == 0:
+        return StopEstimate(
+            "knee", False, {"slope_ratio": 0.0, "threshold": 156.0 - min(found, 150)}
+        )
     gain = np.cumsum(labels)
     x = np.arange(1, screened + 1)
     # knee: the point of the gain curve farthest above the line from the origin to the end
@@ -100,8 +179,8 @@ def knee(
     threshold = 156 - min(found, 150)
     return StopEstimate(
         "knee",
-        ratio >= threshold or screened >= n_total,
-        {"slope_ratio": ratio, "threshold": threshold},
+        ratio >= threshold,
+        {"slope_ratio": ratio, "threshold": float(threshold)},
     )
 
 
@@ -114,7 +193,7 @@ def consecutive_exclusions(
     run = len(labels) - (hits[-1] + 1 if len(hits) else 0)
     return StopEstimate(
         "consecutive-exclusions",
-        run >= needed or len(labels) >= n_total,
+        run >= needed,
         {"run": float(run), "needed": float(needed)},
     )
 
@@ -146,12 +225,16 @@ def first_stop(
 ) -> int | None:
     """The first number of screened records at which `rule` says stop (None if never).
 
-    Evaluated every `step` records (buscar is O(n) per call; step keeps long replays fast).
+    Only counts before every record is screened: at N there is nothing left to save, and
+    reporting "stopped at N" (with no work saved) made a rule that never fired look as if
+    it had. Evaluated every `step` records (buscar is O(n) per call; step keeps long
+    replays fast).
     """
     function = get_stopping_rule(rule)
     labels = np.asarray(labels, dtype=int)
-    for k in range(1, len(labels) + 1):
-        if k % step and k != len(labels):
+    last = min(len(labels), n_total - 1)
+    for k in range(1, last + 1):
+        if k % step and k != last:
             continue
         if function(labels[:k], n_total, target_recall, confidence).stop:
             return k

@@ -82,7 +82,8 @@ CREATE TABLE model_state (
     revision INTEGER NOT NULL,
     n_labels INTEGER NOT NULL,
     updated_at TEXT NOT NULL,
-    scores BLOB NOT NULL
+    scores BLOB NOT NULL,
+    probabilities BLOB
 );
 """
 
@@ -129,8 +130,11 @@ class ScreeningRecord:
 class Scores:
     """One score per record, from the retrain at `revision` of the decisions.
 
-    `kind` is "model" (the learner's p(include)) or "cold-start" (similarity to the
-    criteria: a ranking, not a probability)."""
+    `values` order the queue: with `kind` "model" the learner's ranking score, with
+    "cold-start" the similarity to the criteria. Neither is a probability. `probabilities`
+    is the calibrated p_include (`peerscreen.screening.calibration`): how often screened
+    records scored like this one were inclusions; None before a model, and until there are
+    two inclusions and two exclusions to calibrate on."""
 
     version: int
     kind: str
@@ -138,9 +142,13 @@ class Scores:
     n_labels: int
     updated_at: str
     values: np.ndarray
+    probabilities: np.ndarray | None = None
 
     def p_include(self, position: int) -> float | None:
-        return float(self.values[position]) if self.kind == "model" else None
+        """The calibrated p_include of the record at `position` (None if there is none)."""
+        if self.kind != "model" or self.probabilities is None:
+            return None
+        return float(self.probabilities[position])
 
 
 def now() -> str:
@@ -199,7 +207,8 @@ def write_project_file(
             conn.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
             conn.executemany("INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
             conn.execute(
-                "INSERT INTO model_state VALUES (1, 0, 'cold-start', 0, 0, ?, ?)",
+                "INSERT INTO model_state (id, version, kind, revision, n_labels, updated_at, "
+                "scores) VALUES (1, 0, 'cold-start', 0, 0, ?, ?)",
                 (now(), prior.astype("<f8").tobytes()),
             )
             conn.execute("COMMIT")
@@ -240,7 +249,21 @@ def connect(path: Path) -> tuple[sqlite3.Connection, dict[str, str]]:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA foreign_keys = ON")
+        _add_probabilities_column(conn)
     except sqlite3.Error as exc:
         conn.close()
         raise ScreeningError(f"{path}: cannot be opened for writing ({exc})") from None
     return conn, meta
+
+
+def _add_probabilities_column(conn: sqlite3.Connection) -> None:
+    """Projects made before p_include was calibrated lack `model_state.probabilities`: add
+    it (empty, so those scores show no p_include until the next retrain). Older versions of
+    peerscreen read such a file as before: they name the columns they read."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(model_state)")}
+    if "probabilities" not in columns:
+        try:
+            conn.execute("ALTER TABLE model_state ADD COLUMN probabilities BLOB")
+        except sqlite3.OperationalError as exc:  # another process added it first
+            if "duplicate column" not in str(exc):
+                raise

@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from peerscreen.errors import InputError, UnknownFormatError
+from peerscreen.io.cleaning import clean_text
 from peerscreen.io.readers import bibtex, jsonlines, openalex, pubmed, ris, tabular  # noqa: F401
 from peerscreen.io.readers.base import (
+    CITATION_FIELDS,
     MAX_FIELD_CHARS,
     READERS,
     ReaderSpec,
@@ -132,7 +134,36 @@ def identified_records(columns: dict, path: Path, stem: str, first: int = 1) -> 
     ]
     columns["source_file"] = [str(path)] * n
     columns["source_position"] = list(range(first, first + n))
+    for name in CITATION_FIELDS:
+        if name in columns:
+            columns[name] = [
+                clean_text(v) if type(v) is str else None if v is None else _citation_value(v)
+                for v in columns[name]
+            ]
+    # as the RIS reader does, a record without a title or journal takes its short title or
+    # secondary title (T2): the same record then reads the same from any format
+    for target, fallback in (("title", "short_title"), ("journal", "secondary_title")):
+        if fallback in columns:
+            columns[target] = [
+                f if f is not None and clean_text(t) is None else t
+                for t, f in zip(columns.get(target) or [None] * n, columns[fallback], strict=True)
+            ]
     return RecordSet.from_columns(columns)
+
+
+def _citation_value(value: object) -> str | None:
+    """A citation field (`CITATION_FIELDS`) as clean text: volume 39 and "39" read alike, so
+    the field survives a trip through any output format unchanged."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, float):
+        if value != value:
+            return None
+        if value.is_integer():
+            value = int(value)
+    if isinstance(value, list | tuple):
+        value = "; ".join(str(v) for v in value if v is not None)
+    return clean_text(value if isinstance(value, str) else str(value))
 
 
 def _unique_ids(records: RecordSet, stem: str, notes: ReadNotes) -> RecordSet:

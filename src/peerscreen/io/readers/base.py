@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,31 @@ from peerscreen.errors import InputError
 MAX_FIELD_CHARS = 1_000_000
 
 Columns = dict[str, list[Any]]
+
+#: Bibliographic fields a reference manager needs to cite a record, kept as extra record
+#: columns under these names by every reader whose format has them (RIS VL, IS, SP, EP, UR,
+#: ST, T2; PubMed, BibTeX, OpenAlex and table columns where they exist). `readers.read_file`
+#: cleans them like text fields; several URLs are joined with `URL_SEPARATOR`.
+CITATION_FIELDS = (
+    "volume",
+    "issue",
+    "start_page",
+    "end_page",
+    "url",
+    "short_title",
+    "secondary_title",
+)
+URL_SEPARATOR = "; "
+_PAGE_DASH = re.compile(r"\s*[-\u2013\u2014]+\s*")
+
+
+def split_pages(pages: str | None) -> tuple[str | None, str | None]:
+    """'417-23' -> ('417', '23'), '145--155' or '145–155' -> ('145', '155'), 'e123' ->
+    ('e123', None)."""
+    if not pages:
+        return None, None
+    first, _, last = _PAGE_DASH.sub("-", pages).partition("-")
+    return first.strip() or None, last.strip() or None
 
 
 @dataclass

@@ -22,6 +22,7 @@ from peerscreen.io.readers.base import (
     read_text,
     register_reader,
     rows_to_columns,
+    split_pages,
 )
 
 _ENTRY = re.compile(r"@\s*([A-Za-z]+)\s*([{(])")
@@ -235,6 +236,10 @@ def entry_to_row(entry: dict[str, str]) -> dict[str, Any]:
         "mesh": split_list(get("mesh"), ";") if entry.get("mesh") else [],
         "language": get("language"),
         "entry_type": entry.get("ENTRYTYPE"),
+        "volume": get("volume"),
+        "issue": get("number") or get("issue"),
+        **dict(zip(("start_page", "end_page"), split_pages(get("pages")), strict=True)),
+        "url": get("url"),
     }
 
 

@@ -81,6 +81,7 @@ def work_to_row(work: dict) -> dict[str, Any]:
         if name and name not in mesh:
             mesh.append(name)
     language = work.get("language")
+    biblio = work.get("biblio") if isinstance(work.get("biblio"), dict) else {}
     return {
         "record_id": openalex_key(work.get("id")) or work.get("id"),
         "title": work.get("title") or work.get("display_name"),
@@ -95,6 +96,10 @@ def work_to_row(work: dict) -> dict[str, Any]:
         "keywords": _keywords(work),
         "mesh": mesh,
         "language": language if isinstance(language, str) else None,
+        "volume": biblio.get("volume"),
+        "issue": biblio.get("issue"),
+        "start_page": biblio.get("first_page"),
+        "end_page": biblio.get("last_page"),
     }
 
 

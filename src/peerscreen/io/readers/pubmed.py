@@ -22,6 +22,7 @@ from peerscreen.io.readers.base import (
     read_text,
     register_reader,
     rows_to_columns,
+    split_pages,
 )
 
 _MEDLINE_TAG = re.compile(r"^([A-Z][A-Z0-9 ]{1,3})- ?(.*)$")
@@ -83,7 +84,16 @@ def _medline_row(entry: dict[str, list[str]]) -> dict[str, Any]:
         "mesh": [mesh_descriptor(h) for h in entry.get("MH", [])],
         "language": one("LA"),
         "publication_types": "; ".join(entry.get("PT", [])) or None,
+        "volume": one("VI"),
+        "issue": one("IP"),
+        **_pages(one("PG")),
     }
+
+
+def _pages(pages: str | None) -> dict[str, str | None]:
+    """MEDLINE's page range ("417-23") as the citation fields `start_page`/`end_page`."""
+    start, end = split_pages(pages)
+    return {"start_page": start, "end_page": end}
 
 
 def read_medline(path: Path, notes: ReadNotes) -> Columns:
@@ -159,7 +169,18 @@ def _xml_row(article: ET.Element) -> dict[str, Any]:
             if t
         ],
         "language": _text_of(art.find("Language")),
+        "volume": _text_of(art.find("Journal/JournalIssue/Volume")),
+        "issue": _text_of(art.find("Journal/JournalIssue/Issue")),
+        **_xml_pages(art),
     }
+
+
+def _xml_pages(art: ET.Element) -> dict[str, str | None]:
+    start = _text_of(art.find("Pagination/StartPage"))
+    end = _text_of(art.find("Pagination/EndPage"))
+    if start is None:
+        return _pages(_text_of(art.find("Pagination/MedlinePgn")))
+    return {"start_page": start, "end_page": end}
 
 
 def malformed_xml(path: Path, exc: ET.ParseError, records_read: int) -> InputError:

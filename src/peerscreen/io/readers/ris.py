@@ -21,6 +21,7 @@ import rispy
 from peerscreen.errors import InputError
 from peerscreen.io.cleaning import split_list
 from peerscreen.io.readers.base import (
+    URL_SEPARATOR,
     Columns,
     ReaderSpec,
     ReadNotes,
@@ -31,6 +32,18 @@ from peerscreen.io.readers.base import (
 )
 
 LABEL_PREFIX = "peerscreen:"
+#: Citation fields (`readers.base.CITATION_FIELDS`) and the RIS tags they are read from and
+#: written back to, so a reference manager gets volume, issue, pages, links, short title and
+#: secondary title exactly as they came in.
+RIS_CITATION_TAGS = {
+    "volume": "VL",
+    "issue": "IS",
+    "start_page": "SP",
+    "end_page": "EP",
+    "url": "UR",
+    "short_title": "ST",
+    "secondary_title": "T2",
+}
 _TAG_LINE = re.compile(r"^([A-Z][A-Z0-9]) {1,2}-(?: (.*))?$")
 _RIS_START = re.compile(rb"(?m)^\s*TY {1,2}- ")
 
@@ -163,6 +176,13 @@ def entry_to_row(entry: dict) -> dict[str, Any]:
         "outcomes": split_list(_label(fields, "outcomes")),
         "notes": "; ".join(notes) or None,
         "type_of_reference": entry.get("type_of_reference"),
+        "volume": entry.get("volume"),
+        "issue": entry.get("number"),
+        "start_page": entry.get("start_page"),
+        "end_page": entry.get("end_page"),
+        "url": URL_SEPARATOR.join(entry.get("urls") or []) or None,
+        "short_title": entry.get("short_title"),
+        "secondary_title": entry.get("secondary_title"),
     }
     for name, value in fields.items():
         row.setdefault(name, value)

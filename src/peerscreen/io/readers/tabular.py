@@ -69,6 +69,14 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "exclusion_reason": ("label_exclusion_reason", "exclusion_reason"),
     "category": ("label_category", "category"),
     "outcomes": ("label_outcomes", "outcomes"),
+    # citation fields (`readers.base.CITATION_FIELDS`): Scopus, Web of Science and RIS names
+    "volume": ("volume", "vl"),
+    "issue": ("issue", "is"),
+    "start_page": ("start_page", "page start", "bp", "sp"),
+    "end_page": ("end_page", "page end", "ep"),
+    "url": ("url", "urls", "link", "ur"),
+    "short_title": ("short_title", "st"),
+    "secondary_title": ("secondary_title", "t2"),
 }
 
 LIST_COLUMNS = ("authors", "keywords", "mesh", "outcomes")

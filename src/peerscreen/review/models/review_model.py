@@ -18,6 +18,7 @@ from sklearn.pipeline import Pipeline
 
 from peerscreen.errors import PeerscreenError
 from peerscreen.io.records import RecordSet
+from peerscreen.io.writers import LIST_SEPARATOR, PROBABILITY_DECIMALS
 from peerscreen.review.criteria import CriteriaFlagger, CriteriaResult
 from peerscreen.review.models.features import (
     CRITERIA_COLUMN,
@@ -113,7 +114,8 @@ class ReviewModel:
         category = frame["category"] if "category" in frame else pd.Series([None] * len(frame))
         cmask = category.notna().to_numpy()
         self.category_ = None
-        if cmask.sum() and category[cmask].nunique() >= 2:
+        # a protocol without categories only screens: category labels in the data are ignored
+        if self.protocol.categories and cmask.sum() and category[cmask].nunique() >= 2:
             self.category_ = backend.category_head(self.params, seed).fit(
                 matrix[cmask], category[cmask].astype(str).to_numpy()
             )
@@ -122,7 +124,7 @@ class ReviewModel:
         if cmask.sum():  # records labelled in the protocol format carry outcome labels
             lists = frame["outcomes"][cmask]
             Y = np.array([[int(code in set(o)) for code in self.outcome_codes_] for o in lists])
-            if Y.sum():
+            if self.outcome_codes_ and Y.sum():
                 self.outcomes_ = backend.outcome_head(self.params, seed).fit(matrix[cmask], Y)
         self.feature_names_ = np.asarray(self.features_[-1].get_feature_names_out(), dtype=object)
         return self
@@ -211,13 +213,18 @@ class ReviewModel:
             chosen = scores >= self.outcomes_.thresholds_
             codes = self.outcome_codes_
             out["outcomes"] = [
-                ";".join(c for c, on in zip(codes, row, strict=True) if on) for row in chosen
+                LIST_SEPARATOR.join(c for c, on in zip(codes, row, strict=True) if on)
+                for row in chosen
             ]
             out["outcome_scores"] = [
-                ";".join(f"{c}={s:.2f}" for c, s, on in zip(codes, srow, row, strict=True) if on)
+                LIST_SEPARATOR.join(
+                    f"{c}={s:.{PROBABILITY_DECIMALS}f}"
+                    for c, s, on in zip(codes, srow, row, strict=True)
+                    if on
+                )
                 for srow, row in zip(scores, chosen, strict=True)
             ]
-        out["design"] = [";".join(r.design) for r in results]
+        out["design"] = [LIST_SEPARATOR.join(r.design) for r in results]
         if with_inclusion and top_terms:
             out["top_terms"] = self.top_terms(matrix, top_terms)
         return out
@@ -245,7 +252,7 @@ class ReviewModel:
             idx, vals = contributions.indices[start:end], contributions.data[start:end]
             top = idx[np.argsort(-vals)[:k]] if len(idx) else []
             terms.append(
-                "; ".join(
+                LIST_SEPARATOR.join(
                     _readable_name(self.feature_names_[i]) for i in top if contributions[row, i] > 0
                 )
             )
