@@ -14,7 +14,7 @@ MODEL_DIR := models/default
 CORPUS := data/corpus/peer_support.jsonl
 CONFIG := configs/review.toml
 
-.PHONY: install demo model test lint bench-import bench-scale clean
+.PHONY: install browser demo model test lint bench-import bench-scale clean
 
 install: $(STAMP)
 
@@ -24,6 +24,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet "torch==2.13.0"
 	$(BIN)/python -m pip install --quiet -e ".[transformers,spark,dev]"
 	touch $(STAMP)
+
+# The browser tests drive Debian's chromium (never a downloaded browser). Installed here when
+# missing and apt-get is there; without either, those tests skip and say why.
+browser:
+	@if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing Debian's chromium and chromium-driver for the browser tests"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
+			|| echo "warning: could not install chromium; the browser tests will skip"; \
+	fi
 
 # The embedded default model, rebuilt from the corpus (seeded: the same data, config and
 # seed give the same model). Training logs a run to MLflow (./mlflow.db, ./mlruns).
@@ -51,7 +60,7 @@ lint: install
 	$(BIN)/ruff check src tests benchmarks tools
 	$(BIN)/ruff format --check src tests benchmarks
 
-test: install
+test: install browser
 	$(BIN)/ruff check src tests benchmarks tools
 	$(BIN)/python -m pytest -q
 

@@ -72,3 +72,51 @@ def _run_in_a_scratch_folder(tmp_path_factory):
     os.chdir(scratch)
     yield scratch
     os.chdir(previous)
+
+
+#: The machine's PostgreSQL (trust auth); PEERSCREEN_TEST_POSTGRES overrides it.
+POSTGRES_SERVER = os.environ.get(
+    "PEERSCREEN_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url():
+    """A database of this test session's own on the PostgreSQL server (so two test runs
+    never share tables), dropped at the end; skips when no server answers."""
+    import sqlalchemy as sa
+
+    try:
+        admin = sa.create_engine(POSTGRES_SERVER, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            name = f"peerscreen_test_{os.getpid()}"
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            conn.exec_driver_sql(f"CREATE DATABASE {name}")
+    except Exception as exc:  # no server, no driver: the PostgreSQL half skips
+        pytest.skip(f"no PostgreSQL server answers at {POSTGRES_SERVER} ({type(exc).__name__})")
+    url = sa.engine.make_url(POSTGRES_SERVER).set(database=name).render_as_string(False)
+    yield url
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    """A URL of an empty database, once on SQLite (a file) and once on PostgreSQL (the
+    session's database, emptied before each test)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'team.db'}"
+    import sqlalchemy as sa
+
+    url = request.getfixturevalue("postgres_server_url")
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:  # earlier tests' retrain workers may hold connections
+        conn.exec_driver_sql(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+        conn.exec_driver_sql("CREATE SCHEMA public")
+    engine.dispose()
+    return url

@@ -382,19 +382,6 @@ def test_retrain_stores_a_calibrated_p_include_and_decisions_record_it(project_p
     assert exported["off6"] == pytest.approx(p_off, abs=1e-4)
 
 
-def test_projects_without_the_probabilities_column_still_open(project_path):
-    conn = sqlite3.connect(project_path)
-    conn.execute("ALTER TABLE model_state DROP COLUMN probabilities")
-    conn.commit()
-    conn.close()
-    with open_project(project_path) as project:
-        assert project.scores().probabilities is None
-        for rid, action in (("on0", "include"), ("off0", "exclude"), ("on1", "include")):
-            project.decide(rid, action)
-        project.decide("off1", "exclude")
-        assert project.retrain().probabilities is not None
-
-
 def test_status_counts_exclusions_per_reason_and_skips_as_unscreened(project):
     project.decide("on0", "include")
     project.decide("off0", "exclude", reason="youth_only")

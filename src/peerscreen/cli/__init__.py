@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from peerscreen import __version__
-from peerscreen.cli import compare, data, models, protocol, screen, simulate
+from peerscreen.cli import compare, data, models, protocol, screen, simulate, users
 from peerscreen.cli._util import console
 
 app = typer.Typer(
@@ -39,6 +39,7 @@ screen.register(app)
 protocol.register(app)
 simulate.register(app)
 compare.register(app)
+users.register(app)
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ highlighted, takes a key, commits the decision, retrains, and shows the next rec
 
 from __future__ import annotations
 
+import getpass
 from pathlib import Path
 
 import click
@@ -37,6 +38,7 @@ from peerscreen.screening import (
 from peerscreen.screening.advice import describe_rule
 from peerscreen.screening.calibration import MIN_PER_CLASS, p_include_in_words
 from peerscreen.screening.query import QUERY_STRATEGIES
+from peerscreen.screening.service import ScreeningService
 
 screen_app = typer.Typer(
     help="Screen records interactively; the model retrains after every decision.",
@@ -44,11 +46,29 @@ screen_app = typer.Typer(
     rich_markup_mode=None,
 )
 
-_PROJECT_HELP = "Screening project file (from `screen init`)."
+_PROJECT_HELP = (
+    "Screening project file (from `screen init`), or a team database "
+    "(a file or postgresql+psycopg://USER@HOST/DB)."
+)
 
 
-def _project_argument() -> Path:
+def _project_argument() -> str:
     return typer.Argument(..., help=_PROJECT_HELP, show_default=False)
+
+
+def _project_name_option() -> str | None:
+    return typer.Option(
+        None, "--project", "-p", help="Which project, where the database holds several."
+    )
+
+
+def _screener_option() -> str:
+    return typer.Option(
+        getpass.getuser(),
+        "--as",
+        help="Screener name the decisions are recorded under (default: your OS user).",
+        show_default=False,
+    )
 
 
 def _warn_config(project: ScreeningProject) -> None:
@@ -74,6 +94,12 @@ def init_command(
         "max", "--query", "-q", help=f"Query strategy: {', '.join(QUERY_STRATEGIES)}."
     ),
     seed: int = typer.Option(0, "--seed", help="Random seed (model, random query strategies)."),
+    mode: str = typer.Option(
+        "single",
+        "--mode",
+        help="single: one screener per record; dual: two independent screeners per record, "
+        "conflicts resolved by an owner (in `peerscreen serve`).",
+    ),
     criteria_as_inclusion: bool = typer.Option(
         True,
         "--criteria-as-inclusion/--no-criteria-as-inclusion",
@@ -94,6 +120,7 @@ def init_command(
                 backend=backend,
                 query=query,
                 seed=seed,
+                mode=mode,
                 force=force,
                 fmt=fmt,
                 dedup=not no_dedup,
@@ -103,7 +130,9 @@ def init_command(
     print_import_report(result)
     console.print(
         f"created [bold]{escape(str(project))}[/]: {result.n_records} records to screen "
-        f"(config {escape(str(config or DEFAULT_CONFIG))}, backend {backend}, query {query})"
+        f"(config {escape(str(config or DEFAULT_CONFIG))}, backend {backend}, query {query}"
+        + (", dual screening" if mode == "dual" else "")
+        + ")"
     )
     console.print(f"start screening: peerscreen screen next {escape(str(project))}")
 
@@ -171,66 +200,77 @@ def _retrain(project: ScreeningProject) -> Scores:
         return project.retrain()
 
 
-def _screen(project: ScreeningProject, limit: int | None, ask_notes: bool) -> int:
+def _screen(project: ScreeningProject, screener: str, limit: int | None, ask_notes: bool) -> int:
     """The interactive loop; returns the number of decisions made.
 
-    On a terminal the screen is cleared before each record, so the outcome of the last
-    answer ("saved: ...", "undid: ...") is printed again above the new record."""
+    Records come from the screening service, as in the server: in a team database another
+    screener at work never gets the record shown here (a lease), and in dual mode this
+    screener gets the records that still need their vote. On a terminal the screen is
+    cleared before each record, so the outcome of the last answer ("saved: ...", "undid:
+    ...") is printed again above the new record."""
+    service = ScreeningService(project, background=False)  # this loop retrains itself
     made = 0
-    again: int | None = None  # after an undo, the record whose decision was undone
     notice = ""
     project.warm_up()  # features build while the reviewer reads the first record
-    while limit is None or made < limit:
-        state = project.label_state()
-        scores = project.scores()
-        if scores.revision != state.revision:
-            scores = _retrain(project)
-        if again is not None:
-            position, again = again, None
-        else:
-            queue = project.queue(scores, state)
-            if not queue:
+    try:
+        while limit is None or made < limit:
+            state = project.label_state()
+            scores = project.scores()
+            if scores.revision != state.revision:
+                scores = _retrain(project)
+            record = service.next_for(screener)
+            if record is None:
                 console.print("[green]every record has been screened[/]")
                 break
-            position = queue[0]
-        record = project.record_at(position)
-        done = len(state.order)  # skipped records are still to screen
-        if _keys.single_keys():
-            console.clear()
-            if notice:
-                console.print(notice, highlight=False)
-        _show(project, record, scores, done)
-        previous = state.latest.get(position)
-        if previous is not None:
-            console.print(f"  (currently: {previous.action})", style="dim")
-        answer = ask_decision(project, record, ask_notes)
-        if answer.action == "quit":
-            break
-        if answer.action == "undo":
-            undone = project.undo()
-            if undone is None:
-                notice = "nothing to undo"
+            if _keys.single_keys():
+                console.clear()
+                if notice:
+                    console.print(notice, highlight=False)
+            _show(project, record, scores, len(state.order))  # skipped: still to screen
+            previous = _own_latest(project, state, record.position, screener)
+            if previous is not None:
+                console.print(f"  (currently: {previous.action})", style="dim")
+            answer = ask_decision(project, record, ask_notes)
+            if answer.action == "quit":
+                break
+            if answer.action == "undo":
+                undone = service.undo(screener)
+                notice = (
+                    "nothing to undo"
+                    if undone is None
+                    else f"undid: {undone.action} {escape(undone.record_id)}"
+                )
                 console.print(notice)
-                again = position
+                if undone is not None:
+                    _retrain(project)
                 continue
-            notice = f"undid: {undone.action} {escape(undone.record_id)}"
+            decision = service.decide(
+                screener,
+                record.record_id,
+                answer.action,
+                reason=answer.reason,
+                note=answer.note,
+                source="screen next",
+            )
+            reason = f" ({decision.reason})" if decision.reason else ""
+            notice = f"[green]saved[/]: {decision.action}{reason} {escape(record.record_id)}"
             console.print(notice)
+            made += 1
             _retrain(project)
-            again = project.position(undone.record_id)
-            continue
-        decision = project.decide(
-            record.record_id,
-            answer.action,
-            reason=answer.reason,
-            note=answer.note,
-            source="screen next",
-        )
-        reason = f" ({decision.reason})" if decision.reason else ""
-        notice = f"[green]saved[/]: {decision.action}{reason} {escape(record.record_id)}"
-        console.print(notice)
-        made += 1
-        _retrain(project)
+    finally:
+        service.release(screener)
     return made
+
+
+def _own_latest(project: ScreeningProject, state, position: int, screener: str):
+    """The decision shown as "currently": the record's (single mode) or, in dual mode,
+    only this screener's own (the other screener's stays hidden)."""
+    latest = state.latest.get(position)
+    if project.mode != "dual":
+        return latest
+    record_id = project.record_ids[position]
+    own = [d for d in project.decisions() if d.record_id == record_id and d.screener == screener]
+    return own[-1] if own else None
 
 
 def _interrupted(project: ScreeningProject) -> None:
@@ -243,21 +283,23 @@ def _interrupted(project: ScreeningProject) -> None:
 
 
 def next_command(
-    project: Path = _project_argument(),
+    project: str = _project_argument(),
+    project_name: str | None = _project_name_option(),
     count: int | None = typer.Option(
         None, "-n", "--count", min=1, help="Stop after this many decisions."
     ),
     notes: bool = typer.Option(
         True, "--notes/--no-notes", help="Ask for a note after each include or exclude."
     ),
+    screener: str = _screener_option(),
 ) -> None:
     """Screen interactively: i include, e exclude, s skip, u undo, q quit (? for help)."""
     with user_errors():
-        opened = open_project(project)
+        opened = open_project(project, project_name)
         _ = opened.protocol
         _warn_config(opened)
         try:
-            made = _screen(opened, count, notes)
+            made = _screen(opened, screener, count, notes)
         except (EOFError, typer.Abort, click.exceptions.Abort):  # the input ended
             console.print()
             made = None
@@ -275,7 +317,8 @@ def next_command(
 
 # -- label ----------------------------------------------------------------------------------
 def label_command(
-    project: Path = _project_argument(),
+    project: str = _project_argument(),
+    project_name: str | None = _project_name_option(),
     record_id: str = typer.Argument(..., help="The record's id (as in `export`)."),
     decision: str = typer.Argument(..., metavar="include|exclude", help="The decision."),
     reason: str | None = typer.Option(
@@ -285,13 +328,17 @@ def label_command(
     retrain: bool = typer.Option(
         True, "--retrain/--no-retrain", help="Retrain now (else the next `screen next` does)."
     ),
+    screener: str = _screener_option(),
 ) -> None:
     """Record one decision from a script; it is committed before the model retrains."""
     with user_errors():
         if decision not in ("include", "exclude"):
             raise ScreeningError(f"decision must be include or exclude, not '{decision}'")
-        opened = open_project(project)
-        made = opened.decide(record_id, decision, reason=reason, note=note, source="screen label")
+        opened = open_project(project, project_name)
+        service = ScreeningService(opened, background=False)
+        made = service.decide(
+            screener, record_id, decision, reason=reason, note=note, source="screen label"
+        )
         because = f" ({made.reason})" if made.reason else ""
         console.print(f"saved: {made.action}{because} {escape(record_id)}")
         if retrain:
@@ -370,7 +417,8 @@ def _print_exclusion_reasons(status: ProjectStatus) -> None:
 
 
 def status_command(
-    project: Path = _project_argument(),
+    project: str = _project_argument(),
+    project_name: str | None = _project_name_option(),
     target_recall: float = typer.Option(
         0.95, "--target-recall", min=0.5, max=1.0, help="Recall the stopping rules aim for."
     ),
@@ -380,7 +428,7 @@ def status_command(
 ) -> None:
     """Counts, exclusions by reason, the model, and when to stop: recall so far, inclusions
     probably left, records still to screen, and each stopping rule's verdict."""
-    with user_errors(), open_project(project) as opened:
+    with user_errors(), open_project(project, project_name) as opened:
         status = opened.status(target_recall=target_recall, confidence=confidence)
     if status.config_note:
         err_console.print(f"[yellow]warning:[/] {escape(status.config_note)}", highlight=False)
@@ -420,7 +468,8 @@ def status_command(
 
 # -- export ---------------------------------------------------------------------------------
 def export_command(
-    project: Path = _project_argument(),
+    project: str = _project_argument(),
+    project_name: str | None = _project_name_option(),
     output: Path = typer.Option(
         ...,
         "-o",
@@ -429,7 +478,7 @@ def export_command(
     ),
 ) -> None:
     """Write every record with its decision (included, exclusion_reason, note, decided_at)."""
-    with user_errors(), open_project(project) as opened:
+    with user_errors(), open_project(project, project_name) as opened:
         frame = opened.export_frame()
         write_records(frame, output)
     labelled = int(frame["included"].notna().sum())

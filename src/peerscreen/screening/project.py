@@ -1,102 +1,159 @@
-"""An open screening project: records, decisions, undo, retraining, the queue and status.
+"""An open screening project: its records, the decision log, undo, status and export.
 
-A reviewer screens records one at a time; after each decision the active learner retrains on
-the labels so far and the query strategy picks the next record. The project file
-(`peerscreen.screening.store`) owns all state, so screening can stop and resume in another
-process, or run from scripts.
+A project lives in a screening database (`peerscreen.screening.database`): a `.peerscreen`
+file made by `peerscreen screen init` holds one, a team database several. Every method
+takes its own connection from the database's pool, so one `ScreeningProject` can serve
+several threads (the server's requests, the retrain worker). The model side (scores,
+retraining, the queue) is `peerscreen.screening.project_model`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import sqlite3
-import threading
 import tomllib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
+import sqlalchemy as sa
 
-from peerscreen.errors import PeerscreenError
 from peerscreen.io.records import join_text
 from peerscreen.io.writers import write_records
 from peerscreen.review.criteria import Flag
 from peerscreen.review.protocol import Protocol, load_protocol
+from peerscreen.screening import schema
+from peerscreen.screening.database import Database, open_database
 from peerscreen.screening.export import export_frame
-from peerscreen.screening.learner import ActiveLearner
-from peerscreen.screening.query import get_query
+from peerscreen.screening.labels import LabelState, label_state_from
+from peerscreen.screening.project_model import ProjectModel
 from peerscreen.screening.status import ProjectStatus, project_status
 from peerscreen.screening.store import (
     ACTIONS,
     Decision,
-    Scores,
     ScreeningError,
     ScreeningRecord,
-    connect,
     file_hash,
     now,
 )
 
+__all__ = ["LabelState", "ProjectInfo", "ScreeningProject", "list_projects", "open_project"]
 
-@dataclass
-class LabelState:
-    """Each record's current status, from the active (not undone) decisions."""
+_DECISION_COLUMNS = (
+    "seq",
+    "record_id",
+    "action",
+    "reason",
+    "note",
+    "decided_at",
+    "p_include",
+    "model_version",
+    "source",
+    "undone",
+    "undone_at",
+    "screener",
+    "mode",
+)
 
-    revision: int
-    status: list[str | None]  # per position: "include", "exclude", "skip" or None
-    latest: dict[int, Decision]  # position -> latest active decision
-    order: list[int]  # labelled positions (include/exclude) in screening order
 
-    @property
-    def labels_in_order(self) -> np.ndarray:
-        return np.array([1 if self.status[p] == "include" else 0 for p in self.order], dtype=int)
+@dataclass(frozen=True)
+class ProjectInfo:
+    """A line of the projects list."""
 
-    def count(self, action: str | None) -> int:
-        return sum(1 for s in self.status if s == action)
+    id: int
+    name: str
+    mode: str
+    n_records: int
+    created_at: str
 
 
-def open_project(path: str | Path) -> ScreeningProject:
-    """Open an existing screening project (ScreeningError if missing or not one)."""
-    path = Path(path)
-    if not path.exists():
+def list_projects(database: Database) -> list[ProjectInfo]:
+    """Every project in `database`, by name."""
+    p, r = schema.projects, schema.records
+    query = (
+        sa.select(p.c.id, p.c.name, p.c.mode, sa.func.count(r.c.position), p.c.created_at)
+        .select_from(p.outerjoin(r, r.c.project_id == p.c.id))
+        .group_by(p.c.id, p.c.name, p.c.mode, p.c.created_at)
+        .order_by(p.c.name)
+    )
+    with database.read() as conn:
+        return [ProjectInfo(*row) for row in conn.execute(query)]
+
+
+def open_project(target: str | Path | Database, project: str | int | None = None):
+    """Open a screening project: `target` is a project file, a database URL or an open
+    Database; `project` its name or id (needed when the database holds several)."""
+    owns = not isinstance(target, Database)
+    database = open_database(target) if owns else target
+    try:
+        project_id = _choose(database, project)
+    except BaseException:
+        if owns:
+            database.dispose()
+        raise
+    return ScreeningProject(database, project_id, owns_database=owns)
+
+
+def _choose(database: Database, wanted: str | int | None) -> int:
+    projects = list_projects(database)
+    if wanted is None:
+        if len(projects) == 1:
+            return projects[0].id
+        if not projects:
+            raise ScreeningError(f"{database.url}: holds no screening project yet")
+        names = ", ".join(p.name for p in projects)
         raise ScreeningError(
-            f"{path}: no such screening project (create one with `peerscreen screen init`)"
+            f"{database.url}: holds {len(projects)} projects ({names}); "
+            "choose one with --project NAME"
         )
-    if path.is_dir():
-        raise ScreeningError(f"{path}: is a folder, not a screening project")
-    conn, meta = connect(path)
-    return ScreeningProject(path, conn, meta)
+    for info in projects:
+        if str(wanted) in (info.name, str(info.id)):
+            return info.id
+    raise ScreeningError(f"{database.url}: no project '{wanted}'")
 
 
-#: Feature matrices by (project id, backend, params, seed): the texts of a project never
-#: change, so one process builds the matrix once however often it opens the project.
-_LEARNERS: dict[tuple, ActiveLearner] = {}
-_LEARNERS_LOCK = threading.Lock()
-_MAX_CACHED_LEARNERS = 2
+class ScreeningProject(ProjectModel):
+    """One project of a screening database. Use `open_project` or `create_project`."""
 
-
-class ScreeningProject:
-    """An open project file. Use `open_project` or `create_project` to get one."""
-
-    def __init__(self, path: Path, conn: sqlite3.Connection, meta: dict[str, str]):
-        self.path = path
-        self._conn = conn
-        self.meta = meta
-        self.settings: dict[str, Any] = json.loads(meta["settings"])
-        self.record_ids: list[str] = [
-            r[0] for r in conn.execute("SELECT record_id FROM records ORDER BY position")
-        ]
+    def __init__(self, database: Database, project_id: int, *, owns_database: bool = False):
+        self.database = database
+        self.id = int(project_id)
+        self._owns_database = owns_database
+        with database.read() as conn:
+            row = conn.execute(
+                sa.select(
+                    schema.projects.c.name, schema.projects.c.mode, schema.projects.c.meta
+                ).where(schema.projects.c.id == self.id)
+            ).first()
+            if row is None:
+                raise ScreeningError(f"{database.url}: no project with id {self.id}")
+            self.record_ids: list[str] = list(
+                conn.execute(
+                    sa.select(schema.records.c.record_id)
+                    .where(schema.records.c.project_id == self.id)
+                    .order_by(schema.records.c.position)
+                ).scalars()
+            )
+        self.name, self.mode = row.name, row.mode
+        self.meta: dict[str, str] = json.loads(row.meta)
+        self.settings: dict[str, Any] = json.loads(self.meta["settings"])
         self._index = {rid: i for i, rid in enumerate(self.record_ids)}
         self._protocol: Protocol | None = None
         self.config_note: str | None = None
 
     # -- lifecycle ----------------------------------------------------------------------
+    @property
+    def path(self) -> Path | None:
+        """The SQLite file holding the project (None on PostgreSQL)."""
+        return self.database.path
+
+    @property
+    def where(self) -> str:
+        return str(self.database.path) if self.database.path else f"project '{self.name}'"
+
     def close(self) -> None:
-        self._conn.close()
+        if self._owns_database:
+            self.database.dispose()
 
     def __enter__(self) -> ScreeningProject:
         return self
@@ -104,42 +161,10 @@ class ScreeningProject:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    @contextlib.contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction, committed (and synced) on exit, rolled back on error."""
-        self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._conn
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        self._conn.execute("COMMIT")
-
     # -- settings and protocol ----------------------------------------------------------
     @property
     def n_records(self) -> int:
         return len(self.record_ids)
-
-    @property
-    def backend(self) -> str:
-        return self.settings["backend"]
-
-    @property
-    def query(self) -> str:
-        return self.settings["query"]
-
-    @property
-    def seed(self) -> int:
-        return int(self.settings["seed"])
-
-    @property
-    def criteria_as_inclusion(self) -> bool:
-        """Whether the protocol's criteria in words train the model as one more inclusion
-        (projects made before this setting existed: no)."""
-        return bool(self.settings.get("criteria_as_inclusion", False))
-
-    def guide_texts(self) -> list[str]:
-        return [self.protocol.criteria_text()] if self.criteria_as_inclusion else []
 
     @property
     def config_path(self) -> Path:
@@ -165,70 +190,72 @@ class ScreeningProject:
         try:
             return self._index[record_id]
         except KeyError:
-            raise ScreeningError(f"unknown record id '{record_id}' in {self.path}") from None
+            raise ScreeningError(f"unknown record id '{record_id}' in {self.where}") from None
 
     def record(self, record_id: str) -> ScreeningRecord:
         return self.record_at(self.position(record_id))
 
     def record_at(self, position: int) -> ScreeningRecord:
-        row = self._conn.execute(
-            "SELECT position, record_id, title, abstract, year, language, fields, flags "
-            "FROM records WHERE position = ?",
-            (position,),
-        ).fetchone()
+        r = schema.records
+        with self.database.read() as conn:
+            row = conn.execute(
+                sa.select(
+                    r.c.position,
+                    r.c.record_id,
+                    r.c.title,
+                    r.c.abstract,
+                    r.c.year,
+                    r.c.language,
+                    r.c.fields,
+                    r.c.flags,
+                ).where(r.c.project_id == self.id, r.c.position == position)
+            ).first()
         if row is None:
-            raise ScreeningError(f"no record at position {position} in {self.path}")
+            raise ScreeningError(f"no record at position {position} in {self.where}")
         return ScreeningRecord(
             *row[:6], fields=json.loads(row[6]), flags=[Flag(**f) for f in json.loads(row[7])]
         )
 
+    def _column(self, *columns: str) -> list:
+        r = schema.records
+        with self.database.read() as conn:
+            return conn.execute(
+                sa.select(*(r.c[c] for c in columns))
+                .where(r.c.project_id == self.id)
+                .order_by(r.c.position)
+            ).all()
+
     def texts(self) -> list[str]:
-        return [
-            join_text(t, a)
-            for t, a in self._conn.execute("SELECT title, abstract FROM records ORDER BY position")
-        ]
+        return [join_text(t, a) for t, a in self._column("title", "abstract")]
 
     def record_rows(self) -> list[tuple]:
         """(record_id, title, abstract, year, language, fields as JSON) per record, in
         import order: the stored form, for export."""
-        return self._conn.execute(
-            "SELECT record_id, title, abstract, year, language, fields FROM records "
-            "ORDER BY position"
-        ).fetchall()
+        columns = ("record_id", "title", "abstract", "year", "language", "fields")
+        return [tuple(row) for row in self._column(*columns)]
 
     def years(self) -> list[int | None]:
-        return [y for (y,) in self._conn.execute("SELECT year FROM records ORDER BY position")]
+        return [y for (y,) in self._column("year")]
+
+    def prior_values(self) -> list[float]:
+        return [p for (p,) in self._column("prior")]
 
     # -- decisions ----------------------------------------------------------------------
     def decisions(self, *, include_undone: bool = False) -> list[Decision]:
         """The decision log in order (undone decisions too if `include_undone`)."""
-        where = "" if include_undone else "WHERE undone = 0"
-        rows = self._conn.execute(
-            "SELECT seq, record_id, action, reason, note, decided_at, p_include, model_version, "
-            f"source, undone, undone_at FROM decisions {where} ORDER BY seq"
-        ).fetchall()
-        return [Decision(*r[:9], undone=bool(r[9]), undone_at=r[10]) for r in rows]
+        d = schema.decisions
+        query = sa.select(*(d.c[c] for c in _DECISION_COLUMNS)).where(d.c.project_id == self.id)
+        if not include_undone:
+            query = query.where(d.c.undone.is_(False))
+        with self.database.read() as conn:
+            rows = conn.execute(query.order_by(d.c.seq)).all()
+        return [_decision(row) for row in rows]
 
     def label_state(self) -> LabelState:
-        """Current status of every record, read in one statement (a consistent snapshot)."""
+        """Current status of every record, from one read of the log (a consistent
+        snapshot); in dual mode see `peerscreen.screening.labels`."""
         log = self.decisions(include_undone=True)
-        revision = len(log) + sum(d.undone for d in log)
-        status: list[str | None] = [None] * self.n_records
-        latest: dict[int, Decision] = {}
-        first_label: dict[int, int] = {}
-        for decision in log:
-            if decision.undone:
-                continue
-            position = self._index[decision.record_id]
-            status[position] = decision.action
-            latest[position] = decision
-            if decision.label is not None:
-                first_label.setdefault(position, decision.seq)
-        order = sorted(
-            (p for p in first_label if status[p] in ("include", "exclude")),
-            key=first_label.__getitem__,
-        )
-        return LabelState(revision=revision, status=status, latest=latest, order=order)
+        return label_state_from(log, self._index, self.n_records, self.mode)
 
     def check_reason(self, reason: str | None) -> str | None:
         """`reason` if it is one of the protocol's exclusion codes (None passes)."""
@@ -249,6 +276,8 @@ class ScreeningProject:
         reason: str | None = None,
         note: str | None = None,
         source: str = "api",
+        screener: str | None = None,
+        mode: str = "single",
     ) -> Decision:
         """Record a decision and commit it at once, before anything else happens.
 
@@ -256,172 +285,47 @@ class ScreeningProject:
         """
         if action not in ACTIONS:
             raise ScreeningError(f"unknown decision '{action}' (choose from {', '.join(ACTIONS)})")
+        if mode not in schema.DECISION_MODES:
+            raise ScreeningError(f"unknown decision mode '{mode}'")
         position = self.position(record_id)
         reason = self.check_reason(reason)
         if reason is not None and action != "exclude":
             raise ScreeningError(f"an exclusion code goes with 'exclude', not '{action}'")
         note = note.strip() if note and note.strip() else None
         scores = self.scores()
-        values = (
-            record_id,
-            action,
-            reason,
-            note,
-            now(),
-            scores.p_include(position),
-            scores.version,
-            source,
-        )
-        with self._write() as conn:
-            cursor = conn.execute(
-                "INSERT INTO decisions (record_id, action, reason, note, decided_at, p_include, "
-                "model_version, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                values,
-            )
-            seq = cursor.lastrowid
-        return Decision(seq, *values)
+        values = {
+            "record_id": record_id,
+            "action": action,
+            "reason": reason,
+            "note": note,
+            "decided_at": now(),
+            "p_include": scores.p_include(position),
+            "model_version": scores.version,
+            "source": source,
+            "screener": screener,
+            "mode": mode,
+        }
+        with self.database.begin() as conn:
+            result = conn.execute(sa.insert(schema.decisions).values(project_id=self.id, **values))
+            seq = result.inserted_primary_key[0]
+        return Decision(seq=seq, **values)
 
-    def undo(self) -> Decision | None:
-        """Mark the latest active decision undone (None if there is none); returns it."""
-        with self._write() as conn:
-            row = conn.execute("SELECT MAX(seq) FROM decisions WHERE undone = 0").fetchone()
-            if row[0] is None:
+    def undo(self, screener: str | None = None) -> Decision | None:
+        """Mark the latest active decision (of `screener`, if given) undone; returns it
+        (None if there is none)."""
+        d = schema.decisions
+        where = [d.c.project_id == self.id, d.c.undone.is_(False)]
+        if screener is not None:
+            where.append(d.c.screener == screener)
+        with self.database.begin() as conn:
+            seq = conn.execute(sa.select(sa.func.max(d.c.seq)).where(*where)).scalar()
+            if seq is None:
                 return None
-            conn.execute(
-                "UPDATE decisions SET undone = 1, undone_at = ? WHERE seq = ?", (now(), row[0])
-            )
-        return next(d for d in reversed(self.decisions(include_undone=True)) if d.seq == row[0])
-
-    # -- model --------------------------------------------------------------------------
-    def scores(self) -> Scores:
-        """The stored scores of the latest retrain (possibly stale: see `scores_stale`)."""
-        row = self._conn.execute(
-            "SELECT version, kind, revision, n_labels, updated_at, scores, probabilities "
-            "FROM model_state"
-        ).fetchone()
-        probabilities = None if row[6] is None else np.frombuffer(row[6], dtype="<f8")
-        return Scores(
-            *row[:5], values=np.frombuffer(row[5], dtype="<f8"), probabilities=probabilities
-        )
-
-    def scores_stale(self, state: LabelState | None = None) -> bool:
-        state = state or self.label_state()
-        return self.scores().revision != state.revision
-
-    def learner(
-        self,
-        texts: list[str] | None = None,
-        years: list[int | None] | None = None,
-        guides: list[str] | None = None,
-    ) -> ActiveLearner:
-        """The active learner with its feature matrix, built once per process (from `texts`,
-        `years` and `guides` if given, else read from the project)."""
-        params = self.settings.get("params") or {}
-        key = (self.meta["project_id"], self.backend, json.dumps(params, sort_keys=True), self.seed)
-        with _LEARNERS_LOCK:
-            if key not in _LEARNERS:
-                while len(_LEARNERS) >= _MAX_CACHED_LEARNERS:
-                    _LEARNERS.pop(next(iter(_LEARNERS)))
-                texts = texts if texts is not None else self.texts()
-                years = years if years is not None else self.years()
-                guides = guides if guides is not None else self.guide_texts()
-                try:
-                    learner = ActiveLearner(
-                        texts,
-                        backend=self.backend,
-                        params=params,
-                        seed=self.seed,
-                        years=years,
-                        guide_texts=guides,
-                    )
-                except ValueError as exc:  # e.g. no record has any text: an empty vocabulary
-                    raise ScreeningError(f"{self.path}: cannot build features ({exc})") from None
-                _LEARNERS[key] = learner
-            return _LEARNERS[key]
-
-    def warm_up(self) -> threading.Thread:
-        """Build the feature matrix in a background thread (seconds at 5,000 records), so
-        the first retrain of a session need not wait for it; returns the started thread."""
-        # read here: the connection stays in this thread
-        texts, years, guides = self.texts(), self.years(), self.guide_texts()
-
-        def build() -> None:
-            with contextlib.suppress(PeerscreenError):  # the next retrain raises it again
-                self.learner(texts, years, guides)
-
-        thread = threading.Thread(target=build, name="peerscreen-features", daemon=True)
-        thread.start()
-        return thread
-
-    def prior_scores(self) -> np.ndarray:
-        return np.array(
-            [r[0] for r in self._conn.execute("SELECT prior FROM records ORDER BY position")]
-        )
-
-    def retrain(self, state: LabelState | None = None) -> Scores:
-        """Refit on the current labels and store the scores with their calibrated
-        p_include (cold-start scores until both classes are labelled). Never overwrites
-        scores from a later revision."""
-        state = state or self.label_state()
-        labelled = np.array(state.order, dtype=int)
-        fitted = self.learner().scored(labelled, state.labels_in_order)
-        kind, probabilities = "model", None
-        if fitted is None:
-            values, kind = self.prior_scores(), "cold-start"
-        else:
-            values = fitted.ranking
-            if fitted.p_include is not None:
-                probabilities = np.asarray(fitted.p_include, dtype="<f8")
-        values = np.asarray(values, dtype="<f8")
-        stored = None if probabilities is None else probabilities.tobytes()
-        with self._write() as conn:
-            version, stored_revision = conn.execute(
-                "SELECT version, revision FROM model_state"
-            ).fetchone()
-            if stored_revision > state.revision:
-                return self.scores()
-            updated_at = now()
-            conn.execute(
-                "UPDATE model_state SET version = ?, kind = ?, revision = ?, n_labels = ?, "
-                "updated_at = ?, scores = ?, probabilities = ? WHERE id = 1",
-                (
-                    version + 1,
-                    kind,
-                    state.revision,
-                    len(labelled),
-                    updated_at,
-                    values.tobytes(),
-                    stored,
-                ),
-            )
-        return Scores(
-            version + 1, kind, state.revision, len(labelled), updated_at, values, probabilities
-        )
-
-    def fresh_scores(self) -> Scores:
-        """The stored scores, retraining first if decisions were made since."""
-        state = self.label_state()
-        scores = self.scores()
-        return scores if scores.revision == state.revision else self.retrain(state)
-
-    # -- queue --------------------------------------------------------------------------
-    def queue(self, scores: Scores | None = None, state: LabelState | None = None) -> list[int]:
-        """Unscreened positions in the order to screen them, then the skipped ones."""
-        state = state or self.label_state()
-        scores = scores or self.scores()
-        strategy = get_query(self.query)
-        rng = np.random.default_rng([self.seed, state.revision])
-        status = np.array([s is not None for s in state.status])
-        labelled = np.array([s in ("include", "exclude") for s in state.status])
-        fresh = [int(p) for p in strategy(scores.values, status, rng)]
-        skipped = [
-            int(p) for p in strategy(scores.values, labelled, rng) if state.status[p] == "skip"
-        ]
-        return fresh + skipped
-
-    def next_record(self) -> ScreeningRecord | None:
-        queue = self.queue()
-        return self.record_at(queue[0]) if queue else None
+            conn.execute(sa.update(d).where(d.c.seq == seq).values(undone=True, undone_at=now()))
+            row = conn.execute(
+                sa.select(*(d.c[c] for c in _DECISION_COLUMNS)).where(d.c.seq == seq)
+            ).one()
+        return _decision(row)
 
     # -- reporting ----------------------------------------------------------------------
     def status(self, *, target_recall: float = 0.95, confidence: float = 0.95) -> ProjectStatus:
@@ -437,3 +341,9 @@ class ScreeningProject:
     def export(self, target: str | Path) -> Path:
         """Write `export_frame()` to `target` (format from its extension, atomically)."""
         return write_records(self.export_frame(), target)
+
+
+def _decision(row: sa.Row) -> Decision:
+    values = dict(zip(_DECISION_COLUMNS, row, strict=True))
+    values["undone"] = bool(values["undone"])
+    return Decision(**values)
