@@ -1,0 +1,175 @@
+"""The screening page and its JSON API: the next record for the signed-in screener,
+decide, undo. A decision is committed before the answer goes back, and the answer carries
+the next record, so it shows at once; the model retrains in the project's background
+worker, never in the request."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Body, Depends, Form, Request
+from fastapi.responses import JSONResponse, RedirectResponse
+
+from peerscreen.screening.store import Decision, ScreeningRecord
+from peerscreen.web.render import band, flag_rows, marked_record, tags_of
+from peerscreen.web.state import (
+    Access,
+    WebError,
+    check_csrf,
+    project_access,
+    render,
+    web_state,
+)
+
+router = APIRouter()
+
+
+def _details(record: ScreeningRecord, max_authors: int = 3) -> str:
+    authors = record.fields.get("authors") or []
+    if isinstance(authors, str):
+        authors = [authors]
+    names = "; ".join(str(a) for a in authors[:max_authors])
+    if len(authors) > max_authors:
+        names += " et al."
+    doi = record.fields.get("doi")
+    parts = [names, record.year, record.fields.get("journal"), doi and f"doi:{doi}"]
+    return " · ".join(str(p) for p in parts if p)
+
+
+def _own_latest(access: Access, record_id: str) -> Decision | None:
+    """The record's current decision as this screener may see it: in dual mode only their
+    own (blind screening)."""
+    mine = [
+        d
+        for d in access.project.decisions()
+        if d.record_id == record_id
+        and (access.project.mode != "dual" or d.screener == access.user.name)
+        and d.mode != "resolution"
+    ]
+    return mine[-1] if mine else None
+
+
+def _progress(access: Access) -> dict:
+    state = access.project.label_state()
+    return {"screened": len(state.order), "records": access.project.n_records}
+
+
+def _card_context(access: Access, record: ScreeningRecord | None) -> dict:
+    project = access.project
+    context = {"project": project, "record": record, "progress": _progress(access)}
+    if record is None:
+        return context
+    scores = project.scores()
+    p_include = scores.p_include(record.position)
+    context.update(
+        marked=marked_record(record),
+        details=_details(record),
+        p_include=p_include,
+        band=band(p_include),
+        model_kind=scores.kind,
+        model_version=scores.version,
+        flags=flag_rows(record.flags),
+        tags=tags_of(record),
+        currently=_own_latest(access, record.record_id),
+    )
+    return context
+
+
+def _card_html(request: Request, access: Access, record: ScreeningRecord | None) -> str:
+    template = web_state(request).templates.get_template("_record.html")
+    return template.render(request=request, **_card_context(access, record))
+
+
+def _next_payload(request: Request, access: Access) -> dict:
+    record = access.service.next_for(access.user.name)
+    return {
+        "record_id": None if record is None else record.record_id,
+        "html": _card_html(request, access, record),
+        "progress": _progress(access),
+    }
+
+
+def _decision_json(decision: Decision) -> dict:
+    return {
+        "seq": decision.seq,
+        "record_id": decision.record_id,
+        "action": decision.action,
+        "reason": decision.reason,
+        "mode": decision.mode,
+        "screener": decision.screener,
+        "decided_at": decision.decided_at,
+    }
+
+
+@router.get("/projects/{project_id}/screen")
+def screen_page(request: Request, project_id: int):
+    access = project_access(request, project_id)
+    record = access.service.next_for(access.user.name)
+    protocol = access.project.protocol
+    return render(
+        request,
+        "screen.html",
+        access=access,
+        project=access.project,
+        inclusion=protocol.inclusion,
+        exclusion=protocol.exclusion,
+        **{k: v for k, v in _card_context(access, record).items() if k != "project"},
+    )
+
+
+@router.post("/projects/{project_id}/screen", dependencies=[Depends(check_csrf)])
+def screen_form(
+    request: Request,
+    project_id: int,
+    record_id: str = Form(""),
+    action: str = Form(...),
+    reason: str = Form(""),
+    note: str = Form(""),
+):
+    """The page's plain-form fallback (no script): decide or undo, then the next record."""
+    access = project_access(request, project_id)
+    if action == "undo":
+        access.service.undo(access.user.name)
+    else:
+        access.service.decide(
+            access.user.name,
+            record_id,
+            action,
+            reason=reason or None,
+            note=note,
+            source="web",
+        )
+    return RedirectResponse(f"/projects/{project_id}/screen", status_code=303)
+
+
+@router.get("/api/projects/{project_id}/next")
+def api_next(request: Request, project_id: int):
+    access = project_access(request, project_id)
+    return JSONResponse(_next_payload(request, access))
+
+
+@router.post("/api/projects/{project_id}/decisions", dependencies=[Depends(check_csrf)])
+def api_decide(request: Request, project_id: int, body: dict = Body(...)):
+    access = project_access(request, project_id)
+    action = body.get("action")
+    if not isinstance(body.get("record_id"), str) or not isinstance(action, str):
+        raise WebError(400, "A decision needs record_id and action.")
+    decision = access.service.decide(
+        access.user.name,
+        body["record_id"],
+        action,
+        reason=body.get("reason") or None,
+        note=body.get("note") or None,
+        source="web",
+    )
+    return JSONResponse({"saved": _decision_json(decision), **_next_payload(request, access)})
+
+
+@router.post("/api/projects/{project_id}/undo", dependencies=[Depends(check_csrf)])
+def api_undo(request: Request, project_id: int):
+    access = project_access(request, project_id)
+    undone = access.service.undo(access.user.name)
+    return JSONResponse(
+        {
+            "undone": None if undone is None else _decision_json(undone),
+            **_next_payload(request, access),
+        }
+    )
