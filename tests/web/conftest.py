@@ -69,7 +69,7 @@ class Team:
         self.bob = accounts.add_user(
             database, "bob", PASSWORD, role="screener", project_id=self.dual.id
         )
-        self.app = create_app(database, max_upload_bytes=200_000)
+        self.app = create_app(database, max_upload_bytes=200_000, retrain_in_process=False)
 
     def client(self, name: str | None = None) -> TestClient:
         client = TestClient(self.app, raise_server_exceptions=False)

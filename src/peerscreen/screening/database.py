@@ -44,6 +44,13 @@ class Database:
         return self.engine.dialect.name
 
     @property
+    def address(self) -> str:
+        """What `open_database` needs to open this database again (another process)."""
+        if self.path is not None:
+            return str(self.path)
+        return self.engine.url.render_as_string(hide_password=False)
+
+    @property
     def url(self) -> str:
         """The database's address, printable (a password is hidden)."""
         return str(self.path) if self.path is not None else self.engine.url.render_as_string()

@@ -10,6 +10,7 @@ retraining, the queue) is `peerscreen.screening.project_model`.
 from __future__ import annotations
 
 import json
+import threading
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -140,6 +141,9 @@ class ScreeningProject(ProjectModel):
         self._index = {rid: i for i, rid in enumerate(self.record_ids)}
         self._protocol: Protocol | None = None
         self.config_note: str | None = None
+        self._log_cache: list[Decision] = []
+        self._log_lock = threading.Lock()
+        self._scores_cache = None
 
     # -- lifecycle ----------------------------------------------------------------------
     @property
@@ -243,13 +247,40 @@ class ScreeningProject(ProjectModel):
     # -- decisions ----------------------------------------------------------------------
     def decisions(self, *, include_undone: bool = False) -> list[Decision]:
         """The decision log in order (undone decisions too if `include_undone`)."""
+        log = self._log()
+        return log if include_undone else [d for d in log if not d.undone]
+
+    def _log(self) -> list[Decision]:
+        """The whole log, read incrementally: the rows after the last one seen, then a
+        count of all rows and undos checks nothing was missed (a row committed late with
+        a lower number on PostgreSQL, an undo of an older row); if it was, all is read
+        again. Rows are only ever added and `undone` only goes from false to true, so
+        equal counts mean an identical log."""
         d = schema.decisions
-        query = sa.select(*(d.c[c] for c in _DECISION_COLUMNS)).where(d.c.project_id == self.id)
-        if not include_undone:
-            query = query.where(d.c.undone.is_(False))
-        with self.database.read() as conn:
-            rows = conn.execute(query.order_by(d.c.seq)).all()
-        return [_decision(row) for row in rows]
+        columns = [d.c[c] for c in _DECISION_COLUMNS]
+        with self._log_lock:
+            cached = self._log_cache
+            last = cached[-1].seq if cached else 0
+            with self.database.read() as conn:
+                new = conn.execute(
+                    sa.select(*columns)
+                    .where(d.c.project_id == self.id, d.c.seq > last)
+                    .order_by(d.c.seq)
+                ).all()
+                n, undone = conn.execute(
+                    sa.select(
+                        sa.func.count(),
+                        sa.func.coalesce(sa.func.sum(sa.case((d.c.undone, 1), else_=0)), 0),
+                    ).where(d.c.project_id == self.id)
+                ).one()
+                merged = cached + [_decision(row) for row in new]
+                if len(merged) != n or sum(x.undone for x in merged) != undone:
+                    rows = conn.execute(
+                        sa.select(*columns).where(d.c.project_id == self.id).order_by(d.c.seq)
+                    ).all()
+                    merged = [_decision(row) for row in rows]
+            self._log_cache = merged
+            return list(merged)
 
     def label_state(self) -> LabelState:
         """Current status of every record, from one read of the log (a consistent

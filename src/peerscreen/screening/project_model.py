@@ -60,9 +60,17 @@ class ProjectModel:
 
     # -- scores -------------------------------------------------------------------------
     def scores(self) -> Scores:
-        """The stored scores of the latest retrain (possibly stale: see `scores_stale`)."""
+        """The stored scores of the latest retrain (possibly stale: see `scores_stale`).
+        Every retrain stores a new version, so the blob is read again only when the
+        version changed."""
         m = schema.model_state
         with self.database.read() as conn:
+            version = conn.execute(
+                sa.select(m.c.version).where(m.c.project_id == self.id)
+            ).scalar_one()
+            cached = self._scores_cache
+            if cached is not None and cached.version == version:
+                return cached
             row = conn.execute(
                 sa.select(
                     m.c.version,
@@ -75,9 +83,11 @@ class ProjectModel:
                 ).where(m.c.project_id == self.id)
             ).one()
         probabilities = None if row[6] is None else np.frombuffer(row[6], dtype="<f8")
-        return Scores(
+        scores = Scores(
             *row[:5], values=np.frombuffer(row[5], dtype="<f8"), probabilities=probabilities
         )
+        self._scores_cache = scores
+        return scores
 
     def scores_stale(self, state: LabelState | None = None) -> bool:
         state = state or self.label_state()

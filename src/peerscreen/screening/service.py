@@ -73,11 +73,13 @@ class ScreeningService:
         clock: Callable[[], float] = time.time,
         debounce: float | None = None,
         background: bool = True,
+        retrain_in_process: bool = False,
     ):
         self.project = project
         self.database = project.database
         self._clock = clock
         self._background = background  # False: the caller retrains (the CLI's loop)
+        self._in_process = retrain_in_process  # True: retrain in a child process (server)
         options = {} if debounce is None else {"debounce": debounce}
         self.worker: RetrainWorker = worker_for(
             self.database, project.id, self._open_worker_project, **options
@@ -89,8 +91,14 @@ class ScreeningService:
             self.worker.request()
 
     def _open_worker_project(self) -> Any:
-        """A project of its own for the worker thread (same engine, its own connections)."""
-        return type(self.project)(self.database, self.project.id)
+        """A project of its own for the worker thread (same engine, its own connections);
+        with `retrain_in_process`, one whose retrain runs in a child process."""
+        project = type(self.project)(self.database, self.project.id)
+        if self._in_process:
+            from peerscreen.screening.retrain_process import ChildProcessRetrain
+
+            return ChildProcessRetrain(project)
+        return project
 
     @property
     def dual(self) -> bool:

@@ -42,9 +42,14 @@ ROUTERS = tuple(
 
 
 def create_app(
-    database: Database, *, behind_proxy: bool = False, max_upload_bytes: int = 50 * MB
+    database: Database,
+    *,
+    behind_proxy: bool = False,
+    max_upload_bytes: int = 50 * MB,
+    retrain_in_process: bool = True,
 ) -> FastAPI:
-    """The web app over `database` (see the module docstring)."""
+    """The web app over `database` (see the module docstring). Retraining runs in a child
+    process unless `retrain_in_process` is False (tests: in a thread of this process)."""
     app = FastAPI(
         title="peerscreen", version=__version__, docs_url=None, redoc_url=None, openapi_url=None
     )
@@ -56,6 +61,7 @@ def create_app(
         templates=templates,
         behind_proxy=behind_proxy,
         max_upload_bytes=max_upload_bytes,
+        retrain_in_process=retrain_in_process,
     )
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     for router in ROUTERS:

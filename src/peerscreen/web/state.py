@@ -45,6 +45,7 @@ class WebState:
     templates: Jinja2Templates
     behind_proxy: bool = False
     max_upload_bytes: int = 50 * 1024 * 1024
+    retrain_in_process: bool = True
     limiter: SignInLimiter = field(default_factory=SignInLimiter)
     _services: dict[int, ScreeningService] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -54,7 +55,9 @@ class WebState:
         with self._lock:
             if project_id not in self._services:
                 project = ScreeningProject(self.database, project_id)
-                self._services[project_id] = ScreeningService(project)
+                self._services[project_id] = ScreeningService(
+                    project, retrain_in_process=self.retrain_in_process
+                )
             return self._services[project_id]
 
 
