@@ -14,7 +14,7 @@ MODEL_DIR := models/default
 CORPUS := data/corpus/peer_support.jsonl
 CONFIG := configs/review.toml
 
-.PHONY: install browser demo model test lint bench-import bench-scale clean
+.PHONY: install browser demo serve model test lint bench-import bench-scale clean
 
 install: $(STAMP)
 
@@ -48,6 +48,7 @@ demo: install $(MODEL_DIR)/MLmodel
 		-o demo-output/ranked.csv --top 20
 	@echo
 	@echo "Next:"
+	@echo "  make serve                                        screen the example records in the browser"
 	@echo "  open demo-output/ranked.csv                       the queue, likely inclusions first"
 	@echo "  $(BIN)/peerscreen screen init demo-output/demo.screen data/examples/new_records.ris"
 	@echo "  $(BIN)/peerscreen screen next demo-output/demo.screen    screen it (i/e/s/u/q)"
@@ -55,6 +56,17 @@ demo: install $(MODEL_DIR)/MLmodel
 	@echo "  $(BIN)/peerscreen simulate Donners_2021              replay a real review (needs ../shared)"
 	@echo "  $(BIN)/peerscreen compare                            the latest MLflow runs side by side"
 	@echo "  $(BIN)/peerscreen --help                             every command"
+
+# The team web app on the example records: the project and a first owner (asks for a
+# password) are made on first run, then the server starts on http://127.0.0.1:8765/.
+DEMO_PROJECT := demo-output/peer-support-demo.peerscreen
+serve: install
+	@mkdir -p demo-output
+	@if [ ! -f $(DEMO_PROJECT) ]; then \
+		$(BIN)/peerscreen screen init $(DEMO_PROJECT) data/examples/new_records.ris; fi
+	@$(BIN)/peerscreen users list --database $(DEMO_PROJECT) | grep -q "every project" || \
+		$(BIN)/peerscreen users add $${USER:-reviewer} --role owner --database $(DEMO_PROJECT)
+	$(BIN)/peerscreen serve $(DEMO_PROJECT)
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks tools

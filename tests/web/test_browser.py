@@ -9,6 +9,7 @@ import pytest
 from peerscreen.screening import accounts
 from peerscreen.screening.database import open_database
 from peerscreen.screening.project import list_projects, open_project
+from peerscreen.screening.retrain_process import shutdown_all
 from peerscreen.web import create_app
 from tests.web.browser import browser_missing, chromium, running_server, sign_in
 from tests.web.conftest import PASSWORD, write_records
@@ -25,6 +26,7 @@ def served(tmp_path):
         yield base, browser, database, tmp_path
     for service in app.state.web._services.values():
         service.worker.wait_idle(30)
+    shutdown_all()
     database.dispose()
 
 

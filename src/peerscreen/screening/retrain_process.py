@@ -15,6 +15,7 @@ import contextlib
 import multiprocessing
 import os
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
@@ -28,9 +29,19 @@ _LOCK = threading.Lock()
 _CHILD_PROJECTS: dict[tuple[str, int], Any] = {}
 
 
-def _lower_priority() -> None:
+def _start_child() -> None:
+    """In the child: a lower priority than the server, and an exit as soon as the server
+    is gone (ended, or killed with -9: then no one else would end this process)."""
     with contextlib.suppress(OSError):  # not allowed here: the same priority
         os.nice(5)
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="peerscreen-parent-watch", daemon=True).start()
 
 
 def _executor(address: str) -> ProcessPoolExecutor:
@@ -39,7 +50,7 @@ def _executor(address: str) -> ProcessPoolExecutor:
             _EXECUTORS[address] = ProcessPoolExecutor(
                 max_workers=1,
                 mp_context=multiprocessing.get_context("spawn"),
-                initializer=_lower_priority,
+                initializer=_start_child,
             )
         return _EXECUTORS[address]
 
@@ -90,3 +101,12 @@ class ChildProcessRetrain:
             _forget(self._address)
             raise
         return self._project.scores()
+
+
+def shutdown_all() -> None:
+    """End every retrain child of this process (tests; the server's exit does it too)."""
+    with _LOCK:
+        executors = list(_EXECUTORS.values())
+        _EXECUTORS.clear()
+    for executor in executors:
+        executor.shutdown(wait=True, cancel_futures=True)

@@ -109,6 +109,11 @@ class ScreeningService:
         """The next record `screener` may screen now, leased to them (None when none is
         left for them). See the module docstring."""
         screener = _name(screener)
+        # single mode: the queue already leaves out every record decided up to `seen`, so
+        # the lease transaction need only read the decisions made since (dual mode counts
+        # each record's screeners, so it reads them all)
+        log = self.project.decisions(include_undone=True)
+        seen = log[-1].seq if log and not self.dual else 0
         queue = self.project.queue(self.project.scores(), self._view(screener))
         now = self._clock()
         with self.database.begin() as conn:
@@ -119,7 +124,7 @@ class ScreeningService:
                     schema.leases.c.expires_at <= now,
                 )
             )
-            engaged, mine = self._engagement(conn, screener)
+            engaged, mine = self._engagement(conn, screener, since=seen)
             position = self._pick(queue, engaged, mine)
             if position is None:
                 return None
@@ -155,7 +160,7 @@ class ScreeningService:
             )
 
     def _engagement(
-        self, conn: sa.Connection, screener: str
+        self, conn: sa.Connection, screener: str, since: int = 0
     ) -> tuple[dict[int, set[str]], set[int]]:
         """position -> the other screeners who decided or hold it (read in the lease
         transaction, so it is current), and the positions `screener` holds."""
@@ -178,7 +183,11 @@ class ScreeningService:
                 schema.decisions.c.action,
                 schema.decisions.c.mode,
             )
-            .where(schema.decisions.c.project_id == self.project.id, _active())
+            .where(
+                schema.decisions.c.project_id == self.project.id,
+                _active(),
+                schema.decisions.c.seq > since,
+            )
             .order_by(schema.decisions.c.seq)
         )
         # the latest active decision counts: per record (single mode), per record and
