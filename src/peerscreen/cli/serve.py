@@ -51,10 +51,18 @@ def serve_command(
     app = create_app(opened, behind_proxy=behind_proxy, max_upload_bytes=max_upload_mb * 1024**2)
     console.print(f"peerscreen serving {escape(opened.url)} at http://{host}:{port}/")
     if n_users == 0:
-        where = "" if chosen == str(DEFAULT_DATABASE) else f" --database {chosen}"
+        # the printable address: a password in a URL never reaches the terminal
+        where = "" if chosen == str(DEFAULT_DATABASE) else f" --database {opened.url}"
         console.print(
             "no account yet: create the first owner in another terminal with\n"
             f"  peerscreen users add NAME --role owner{escape(where)}"
+        )
+    if host not in ("127.0.0.1", "localhost", "::1") and not behind_proxy:
+        console.print(
+            f"warning: listening on {escape(host)} over plain HTTP; passwords and session "
+            "cookies cross the network unencrypted. Put an HTTPS reverse proxy in front "
+            "and use --behind-proxy.",
+            style="yellow",
         )
     uvicorn.run(
         app,

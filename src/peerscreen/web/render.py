@@ -80,6 +80,8 @@ def flag_rows(flags: list[Flag]) -> list[dict]:
             "sentence": f.context,
             "confidence": f.confidence,
             "where": f.where,
+            # what the sentence does (background, method, result, ...; '' if not known)
+            "role": getattr(f, "role", ""),
         }
         for f in sorted(flags, key=lambda f: -f.confidence)
     ]
