@@ -158,17 +158,8 @@ def highlighted(record: ScreeningRecord) -> Text:
 
 
 def record_details(record: ScreeningRecord, max_authors: int = 3) -> str:
-    """Authors, year, journal and DOI on one line, the missing ones left out: what a
-    reviewer uses to recognise a paper (a known group's trial, a retracted journal)."""
-    authors = record.fields.get("authors") or []
-    if isinstance(authors, str):
-        authors = [authors]
-    names = "; ".join(str(a) for a in authors[:max_authors])
-    if len(authors) > max_authors:
-        names += " et al."
-    doi = record.fields.get("doi")
-    parts = [names, record.year, record.fields.get("journal"), doi and f"doi:{doi}"]
-    return " · ".join(str(p) for p in parts if p)
+    """Authors, year, journal and DOI on one line (`ScreeningRecord.details`)."""
+    return record.details(max_authors)
 
 
 def _show(project: ScreeningProject, record: ScreeningRecord, scores: Scores, done: int) -> None:

@@ -62,6 +62,19 @@ class ScreeningRecord:
     fields: dict[str, Any]
     flags: list[Flag]
 
+    def details(self, max_authors: int = 3) -> str:
+        """Authors, year, journal and DOI on one line, the missing ones left out: what a
+        reviewer uses to recognise a paper (a known group's trial, a retracted journal)."""
+        authors = self.fields.get("authors") or []
+        if isinstance(authors, str):
+            authors = [authors]
+        names = "; ".join(str(a) for a in authors[:max_authors])
+        if len(authors) > max_authors:
+            names += " et al."
+        doi = self.fields.get("doi")
+        parts = [names, self.year, self.fields.get("journal"), doi and f"doi:{doi}"]
+        return " · ".join(str(p) for p in parts if p)
+
 
 @dataclass(frozen=True)
 class Scores:

@@ -22,18 +22,6 @@ from peerscreen.web.state import (
 router = APIRouter()
 
 
-def _details(record: ScreeningRecord, max_authors: int = 3) -> str:
-    authors = record.fields.get("authors") or []
-    if isinstance(authors, str):
-        authors = [authors]
-    names = "; ".join(str(a) for a in authors[:max_authors])
-    if len(authors) > max_authors:
-        names += " et al."
-    doi = record.fields.get("doi")
-    parts = [names, record.year, record.fields.get("journal"), doi and f"doi:{doi}"]
-    return " · ".join(str(p) for p in parts if p)
-
-
 def _own_latest(access: Access, record_id: str) -> Decision | None:
     """The record's current decision as this screener may see it: in dual mode only their
     own (blind screening)."""
@@ -61,7 +49,7 @@ def _card_context(access: Access, record: ScreeningRecord | None) -> dict:
     p_include = scores.p_include(record.position)
     context.update(
         marked=marked_record(record),
-        details=_details(record),
+        details=record.details(),
         p_include=p_include,
         band=band(p_include),
         model_kind=scores.kind,
