@@ -74,12 +74,13 @@ def add_command(
             admin = role == "owner" and project_id is None
             password = _read_password(name)
             accounts.add_user(opened, name, password, role=role, project_id=project_id, admin=admin)
+            shown = opened.url  # printable: a password in a URL never reaches the terminal
         finally:
             opened.dispose()
     where = f" of project {escape(project)}" if project else ""
     what = "admin (owner of every project)" if admin else f"{role}{where}"
-    console.print(f"added [bold]{escape(name)}[/]: {what} in {escape(database)}")
-    console.print(f"sign in at `peerscreen serve {escape(database)}`", style="dim")
+    console.print(f"added [bold]{escape(name)}[/]: {what} in {escape(shown)}")
+    console.print(f"sign in at `peerscreen serve {escape(shown)}`", style="dim")
 
 
 def grant_command(
@@ -112,9 +113,10 @@ def list_command(database: str = _database_option()) -> None:
                 for user, role in accounts.members(opened, info.id):
                     rows.append((user.name, info.name, role))
             admins = [u for u in accounts.list_users(opened) if u.is_admin]
+            shown = opened.url
         finally:
             opened.dispose()
-    table = Table(title=f"users of {database}", title_justify="left")
+    table = Table(title=f"users of {shown}", title_justify="left")
     for column in ("user", "project", "role"):
         table.add_column(column)
     for user in admins:
