@@ -8,6 +8,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Body, Depends, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 
+from peerscreen.screening.labels import LabelState
 from peerscreen.screening.store import Decision, ScreeningRecord
 from peerscreen.web.render import band, flag_rows, marked_record, tags_of
 from peerscreen.web.state import (
@@ -22,27 +23,30 @@ from peerscreen.web.state import (
 router = APIRouter()
 
 
-def _own_latest(access: Access, record_id: str) -> Decision | None:
+def _own_latest(access: Access, record: ScreeningRecord, state: LabelState) -> Decision | None:
     """The record's current decision as this screener may see it: in dual mode only their
-    own (blind screening)."""
+    own (blind screening). In single mode it is the label state's latest, so no second
+    read of the log (a decide+next answer reads the store as little as it can)."""
+    if access.project.mode != "dual":
+        return state.latest.get(record.position)
     mine = [
         d
         for d in access.project.decisions()
-        if d.record_id == record_id
-        and (access.project.mode != "dual" or d.screener == access.user.name)
+        if d.record_id == record.record_id
+        and d.screener == access.user.name
         and d.mode != "resolution"
     ]
     return mine[-1] if mine else None
 
 
-def _progress(access: Access) -> dict:
-    state = access.project.label_state()
+def _progress(access: Access, state: LabelState) -> dict:
     return {"screened": len(state.order), "records": access.project.n_records}
 
 
 def _card_context(access: Access, record: ScreeningRecord | None) -> dict:
     project = access.project
-    context = {"project": project, "record": record, "progress": _progress(access)}
+    state = project.label_state()
+    context = {"project": project, "record": record, "progress": _progress(access, state)}
     if record is None:
         return context
     scores = project.scores()
@@ -56,22 +60,19 @@ def _card_context(access: Access, record: ScreeningRecord | None) -> dict:
         model_version=scores.version,
         flags=flag_rows(record.flags),
         tags=tags_of(record),
-        currently=_own_latest(access, record.record_id),
+        currently=_own_latest(access, record, state),
     )
     return context
 
 
-def _card_html(request: Request, access: Access, record: ScreeningRecord | None) -> str:
-    template = web_state(request).templates.get_template("_record.html")
-    return template.render(request=request, **_card_context(access, record))
-
-
 def _next_payload(request: Request, access: Access) -> dict:
     record = access.service.next_for(access.user.name)
+    context = _card_context(access, record)
+    template = web_state(request).templates.get_template("_record.html")
     return {
         "record_id": None if record is None else record.record_id,
-        "html": _card_html(request, access, record),
-        "progress": _progress(access),
+        "html": template.render(request=request, **context),
+        "progress": context["progress"],
     }
 
 

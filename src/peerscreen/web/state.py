@@ -94,11 +94,20 @@ def session_of(request: Request) -> Session:
     return session
 
 
+def _session_user(request: Request) -> User | None:
+    """The session's user, read once per request (pages ask for it twice: the route's
+    access check and the page header)."""
+    if not hasattr(request.state, "user"):
+        session = session_of(request)
+        user = None
+        if session.user_id is not None:
+            user = accounts.get_user(web_state(request).database, session.user_id)
+        request.state.user = user
+    return request.state.user
+
+
 def current_user(request: Request) -> User:
-    session = session_of(request)
-    user = None
-    if session.user_id is not None:
-        user = accounts.get_user(web_state(request).database, session.user_id)
+    user = _session_user(request)
     if user is None:
         raise NotSignedIn()
     return user
@@ -141,8 +150,6 @@ def render(request: Request, template: str, *, http_status: int = 200, **context
     """A page, with what every template needs (user, CSRF token)."""
     state = web_state(request)
     session = session_of(request)
-    user = None
-    if session.user_id is not None:
-        user = accounts.get_user(state.database, session.user_id)
+    user = _session_user(request) if session.user_id is not None else None
     context.update(request=request, user=user, csrf_token=state.codec.csrf_token(session))
     return state.templates.TemplateResponse(request, template, context, status_code=http_status)
