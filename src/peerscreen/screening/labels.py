@@ -113,25 +113,22 @@ def label_state_from(
 
 def _single_state(log: list[Decision], index: dict[str, int], n_records: int) -> LabelState:
     status: list[str | None] = [None] * n_records
-    latest: dict[int, Decision] = {}
-    first_label: dict[int, int] = {}
     for decision in log:
-        if decision.undone:
-            continue
-        position = index[decision.record_id]
-        status[position] = decision.action
-        latest[position] = decision
-        if decision.label is not None:
-            first_label.setdefault(position, decision.seq)
-    order = sorted(
-        (p for p in first_label if status[p] in LABELS),
-        key=first_label.__getitem__,
-    )
-    return LabelState(revision=revision_of(log), status=status, latest=latest, order=order)
+        if not decision.undone:
+            status[index[decision.record_id]] = decision.action
+    return _state(log, index, status)
 
 
 def _dual_state(log: list[Decision], index: dict[str, int], n_records: int) -> LabelState:
     status: list[str | None] = [None] * n_records
+    for record_id, votes in votes_from(log).items():
+        status[index[record_id]] = votes.status()
+    return _state(log, index, status)
+
+
+def _state(log: list[Decision], index: dict[str, int], status: list[str | None]) -> LabelState:
+    """The LabelState around `status`: each record's latest active decision, and the
+    labelled records in the order they were first labelled."""
     latest: dict[int, Decision] = {}
     first_label: dict[int, int] = {}
     for decision in log:
@@ -141,10 +138,5 @@ def _dual_state(log: list[Decision], index: dict[str, int], n_records: int) -> L
         latest[position] = decision
         if decision.label is not None:
             first_label.setdefault(position, decision.seq)
-    for record_id, votes in votes_from(log).items():
-        status[index[record_id]] = votes.status()
-    order = sorted(
-        (p for p in first_label if status[p] in LABELS),
-        key=first_label.__getitem__,
-    )
+    order = sorted((p for p in first_label if status[p] in LABELS), key=first_label.__getitem__)
     return LabelState(revision=revision_of(log), status=status, latest=latest, order=order)
