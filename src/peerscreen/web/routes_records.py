@@ -119,24 +119,18 @@ def correct(
     back: str = Form(""),
 ):
     access = project_access(request, project_id)
-    if access.project.mode == "dual" and access.is_owner and action in ("include", "exclude"):
-        access.service.resolve(
-            access.user.name,
-            record_id,
-            action,
-            reason=reason or None,
-            note=note,
-            source="web correction",
-        )
-    else:
-        access.service.decide(
-            access.user.name,
-            record_id,
-            action,
-            reason=reason or None,
-            note=note,
-            source="web correction",
-        )
+    resolves = (
+        access.project.mode == "dual" and access.is_owner and action in ("include", "exclude")
+    )
+    record = access.service.resolve if resolves else access.service.decide
+    record(
+        access.user.name,
+        record_id,
+        action,
+        reason=reason or None,
+        note=note,
+        source="web correction",
+    )
     target = (
         back if back.startswith(f"/projects/{project_id}/") else (f"/projects/{project_id}/records")
     )
