@@ -123,3 +123,11 @@ _markup = st.lists(
 def test_clean_text_is_idempotent_on_markup_and_entities(text):
     once = clean_text(text)
     assert once is None or clean_text(once) == once
+
+
+def test_pmid_written_as_a_float_string():
+    assert normalise_pmid("30705535.0") == "30705535"
+    assert normalise_pmid("30705535.00") == "30705535"
+    assert normalise_pmid("3.0705535e+07") == "30705535"
+    assert normalise_pmid("0.0") is None
+    assert normalise_pmid("PMID: 30705535") == "30705535"

@@ -118,3 +118,23 @@ def test_every_merge_is_described_for_the_duplicates_report():
     assert (first["kept_label"], first["merged_label"]) == (0, 1)
     assert first["label_conflict"] == "kept 0, merged 1: kept as included"
     assert pd.isna(table.iloc[1]["label_conflict"])  # unlabelled kept record: no conflict
+
+
+def test_pmids_written_as_floats_keep_their_digits_and_do_not_merge(tmp_path):
+    """A CSV whose PMID column pandas wrote as floats ("30705535.0"): each record keeps its
+    own PMID, so unrelated records are not merged as duplicates of PMID "0"."""
+    from peerscreen.io.ingest import import_records
+
+    path = tmp_path / "floats.csv"
+    path.write_text(
+        "record_id,title,pmid\n"
+        "a,Peer specialists on community teams,30705535.0\n"
+        "b,Mutual help groups for depression,12345670.0\n"
+        "c,Consumer-run drop-in centres,3.0705536e+07\n"
+        "d,No identifier here,\n",
+        encoding="utf-8",
+    )
+    result = import_records([path])
+    frame = result.records.frame
+    assert frame["pmid"].tolist()[:3] == ["30705535", "12345670", "30705536"]
+    assert len(frame) == 4

@@ -59,6 +59,8 @@ _WS = re.compile(r"\s+")
 _YEAR = re.compile(r"(?<!\d)(1[5-9]\d\d|20\d\d|21\d\d)(?!\d)")
 _DOI = re.compile(r"10\.\d{4,9}/\S+")
 _PMID = re.compile(r"(\d{1,9})\s*$")
+#: A PMID a spreadsheet or pandas wrote as a float: "30705535.0", "3.0705535e+07".
+_FLOAT_PMID = re.compile(r"\d{1,9}\.0*|\d(?:\.\d{1,8})?[eE]\+?0?\d")
 
 
 def clean_text(value: object) -> str | None:
@@ -176,7 +178,11 @@ def normalise_doi(value: object) -> str | None:
 
 
 def normalise_pmid(value: object) -> str | None:
-    """PMID as a digit string, from "12345", 12345.0 or a PubMed URL."""
+    """PMID as a digit string, from "12345", 12345.0, "12345.0" or a PubMed URL.
+
+    A PMID column that had one missing cell comes out of pandas or a spreadsheet as
+    floats ("30705535.0" in a CSV): read as text it would end in "0", and every such
+    record would share the PMID "0" and be merged by deduplication."""
     if isinstance(value, float):
         if value != value:
             return None
@@ -186,6 +192,10 @@ def normalise_pmid(value: object) -> str | None:
     text = clean_text(value)
     if text is None:
         return None
+    if _FLOAT_PMID.fullmatch(text):
+        # the digits before the point are the PMID: read as text, "30705535.0" ends in "0"
+        number = float(text)
+        return str(int(number)) if number.is_integer() and number > 0 else None
     text = text.rstrip("/")
     match = _PMID.search(text)
     return match.group(1) if match else None
