@@ -253,20 +253,43 @@ def bench_command(
     ),
     experiment: str = typer.Option("peerscreen-bench", "--experiment", help="MLflow experiment."),
     no_track: bool = typer.Option(False, "--no-track", help="Do not log to MLflow."),
+    grid: list[str] = typer.Option(
+        [],
+        "--grid",
+        help="Vary a loop setting, NAME=V1,V2 (repeatable; year_weight, year_ramp, "
+        "criteria_as_inclusion, textless, retrain): every combination is run.",
+    ),
+    folds: int | None = typer.Option(
+        None,
+        "--folds",
+        help="Cross-review validation: split the reviews into K fixed groups, choose the "
+        "grid point on the other groups, score it on each held-out group.",
+    ),
 ) -> None:
     """Simulate every benchmark dataset x seed; write a CSV and a markdown table; one MLflow
-    parent run with a child run per simulation."""
+    parent run with a child run per simulation. With --grid/--folds: every grid point, then
+    the cross-review table (held-out beside in-sample means)."""
+    if grid or folds:
+        _bench_grid(
+            folder,
+            seeds,
+            backend,
+            query,
+            criteria_as_inclusion,
+            textless,
+            retrain,
+            datasets,
+            results_dir,
+            priors_file,
+            grid,
+            folds or 3,
+        )
+        return
     import tempfile
 
     with user_errors():
         seed_list = [int(s) for s in seeds.split(",") if s.strip()]
-        files = benchmark_files(folder)
-        if datasets:
-            wanted = {d.strip() for d in datasets.split(",")}
-            files = [f for f in files if f.stem in wanted]
-            missing = wanted - {f.stem for f in files}
-            if missing:
-                raise PeerscreenError(f"unknown datasets: {', '.join(sorted(missing))}")
+        files = _selected_files(folder, datasets)
         priors = read_prior_table(priors_file) if priors_file is not None else None
         results_dir.mkdir(parents=True, exist_ok=True)
         parent = None
@@ -342,6 +365,96 @@ def bench_command(
                 mlflow.end_run()
     _print_summary(summary)
     console.print(f"wrote {results_dir / f'{backend}.csv'} and {results_dir / f'{backend}.md'}")
+
+
+def _bench_grid(
+    folder,
+    seeds,
+    backend,
+    query,
+    criteria_as_inclusion,
+    textless,
+    retrain,
+    datasets,
+    results_dir,
+    priors_file,
+    grid_specs,
+    n_folds,
+) -> None:
+    """`bench --grid/--folds`: run every grid point over every review x seed, then choose
+    on K-1 groups of reviews and score on the held-out one (`screening.crossval`)."""
+    import pandas as pd
+
+    from peerscreen.screening.benchmark import parse_grid
+    from peerscreen.screening.crossval import (
+        cross_review_table,
+        crossval_markdown,
+        grid_points,
+        point_label,
+        review_folds,
+    )
+
+    with user_errors():
+        seed_list = [int(s) for s in seeds.split(",") if s.strip()]
+        files = _selected_files(folder, datasets)
+        fold_of = review_folds([f.stem for f in files], n_folds)
+        points = grid_points(parse_grid(grid_specs))
+        priors = read_prior_table(priors_file) if priors_file is not None else None
+        base = dict(criteria_as_inclusion=criteria_as_inclusion, textless=textless, retrain=retrain)
+        frames = []
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+        ) as progress:
+            task = progress.add_task("simulations", total=len(points) * len(files) * len(seed_list))
+            for point in points:
+                label = point_label(point)
+
+                def done(result: SimulationResult, _folder: Path | None, label=label) -> None:
+                    progress.update(task, advance=1, description=f"{label}: {result.dataset}")
+
+                frame = run_benchmark(
+                    files,
+                    seed_list,
+                    backend=backend,
+                    query=query,
+                    priors=priors,
+                    on_result=done,
+                    **{**base, **point},
+                )
+                frame.insert(0, "point", label)
+                frames.append(frame)
+        results = pd.concat(frames, ignore_index=True)
+        table = cross_review_table(results, fold_of)
+        command = "peerscreen " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+        results_dir.mkdir(parents=True, exist_ok=True)
+        results.to_csv(results_dir / f"{backend}-crossval.csv", index=False)
+        (results_dir / f"{backend}-crossval.md").write_text(
+            crossval_markdown(table, fold_of, command=command) + "\n"
+        )
+    console.print(table.per_point.round(3).to_string(index=False))
+    console.print(table.choices.round(3).to_string(index=False))
+    best = table.in_sample_best
+    console.print(
+        f"in-sample best {best['point']}: WSS@95 {best['wss95']:.3f}; "
+        f"held-out WSS@95 {table.held_out_mean():.3f}",
+        highlight=False,
+    )
+    console.print(f"wrote {results_dir / f'{backend}-crossval.csv'} and .md")
+
+
+def _selected_files(folder: Path | None, datasets: str | None) -> list[Path]:
+    files = benchmark_files(folder)
+    if datasets:
+        wanted = {d.strip() for d in datasets.split(",")}
+        files = [f for f in files if f.stem in wanted]
+        missing = wanted - {f.stem for f in files}
+        if missing:
+            raise PeerscreenError(f"unknown datasets: {', '.join(sorted(missing))}")
+    return files
 
 
 def _print_summary(summary) -> None:

@@ -57,6 +57,7 @@ def result_row(result: SimulationResult) -> dict[str, Any]:
         "textless": result.settings.get("textless", "tied"),
         "criteria_as_inclusion": result.settings.get("criteria_as_inclusion", False),
         "year_features": result.settings.get("year_features", False),
+        "year_weight": result.settings.get("year_weight"),
         "priors": ";".join(result.settings["prior_ids"]),
     }
     row.update(
@@ -126,6 +127,8 @@ def run_benchmark(
     retrain: str = "adaptive",
     textless: str = "tied",
     criteria_as_inclusion: bool = True,
+    year_weight: float | None = None,
+    year_ramp: int | None = None,
     on_result: Callable[[SimulationResult, Path | None], None] | None = None,
 ) -> pd.DataFrame:
     """Simulate each file x seed in this process (one start-up for the whole benchmark).
@@ -149,6 +152,8 @@ def run_benchmark(
                 retrain=retrain,
                 textless=textless,
                 guide_text=guide,
+                year_weight=year_weight,
+                year_ramp=year_ramp,
             )
             folder = None
             if output_dir is not None:
@@ -201,3 +206,42 @@ def summary_markdown(summary: pd.DataFrame, *, backend: str, seeds: list[int], c
         f"Command: `{command}`. Mean over seeds per dataset; last row is the mean over datasets. "
         "Stopping rules at target recall 0.95, confidence 0.95.\n\n" + markdown_table(table)
     )
+
+
+#: Loop settings `peerscreen bench --grid NAME=V1,V2` can vary, with how to read a value.
+GRID_SETTINGS: dict[str, Callable[[str], Any]] = {
+    "year_weight": float,
+    "year_ramp": int,
+    "criteria_as_inclusion": lambda v: _boolean(v),
+    "textless": str,
+    "retrain": str,
+}
+
+
+def _boolean(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("true", "on", "yes", "1"):
+        return True
+    if lowered in ("false", "off", "no", "0"):
+        return False
+    raise ValueError(value)
+
+
+def parse_grid(specs: list[str]) -> dict[str, list]:
+    """`["year_weight=0,0.3", "criteria_as_inclusion=on,off"]` -> {name: [values]}, with a
+    clear error for an unknown setting or a value that does not read."""
+    grid: dict[str, list] = {}
+    for spec in specs:
+        name, sep, values = spec.partition("=")
+        name = name.strip()
+        if not sep or name not in GRID_SETTINGS:
+            raise PeerscreenError(
+                f"--grid '{spec}': expected NAME=V1,V2 with NAME one of {', '.join(GRID_SETTINGS)}"
+            )
+        try:
+            grid[name] = [GRID_SETTINGS[name](v) for v in values.split(",") if v.strip()]
+        except ValueError as error:
+            raise PeerscreenError(f"--grid '{spec}': cannot read value {error}") from None
+        if not grid[name]:
+            raise PeerscreenError(f"--grid '{spec}': no values")
+    return grid

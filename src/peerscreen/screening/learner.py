@@ -28,6 +28,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 from sklearn.svm import LinearSVC
 
+from peerscreen.errors import PeerscreenError
 from peerscreen.review.models.registry import get_backend
 from peerscreen.screening.calibration import (
     apply_platt,
@@ -179,6 +180,8 @@ class ActiveLearner:
         seed: int = 0,
         guide_texts: list[str] | None = None,
         years: list[int | None] | None = None,
+        year_weight: float | None = None,
+        year_ramp: int | None = None,
     ):
         spec = get_backend(backend)
         self.params = spec.params(params)
@@ -186,6 +189,7 @@ class ActiveLearner:
         make_features = spec.screening_featurizer or default_screening_featurizer
         make_head = spec.screening_head or default_screening_head
         self._head = make_head(self.params, seed)
+        self._set_year_scale(year_weight, year_ramp)
         featurizer = make_features(self.params)
         guides = [g for g in (guide_texts or []) if g and g.strip()]
         safe = [t if t.strip() else " " for t in [*texts, *guides]]
@@ -198,6 +202,18 @@ class ActiveLearner:
         self.has_text = np.array([bool(t.strip()) for t in texts])
         #: (labels, inclusions, p_include or None) of the latest calibration
         self._calibration: tuple[int, int, np.ndarray | None] | None = None
+
+    def _set_year_scale(self, weight: float | None, ramp: int | None) -> None:
+        """Override the head's year-block weight and ramp (`BalancedLinearSVM`); the
+        cross-review benchmark (`peerscreen bench --grid year_weight=...`) varies them."""
+        settings = {"metadata_weight": weight, "metadata_ramp": ramp}
+        settings = {k: v for k, v in settings.items() if v is not None}
+        if not settings:
+            return
+        get_params = getattr(self._head, "get_params", None)
+        if get_params is None or not set(settings) <= set(get_params()):
+            raise PeerscreenError("this backend's screening head has no year block to weigh")
+        self._head.set_params(**settings)
 
     def _with_years(
         self, matrix: sparse.csr_matrix, years: list[int | None] | None, n_guides: int

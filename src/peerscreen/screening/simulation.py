@@ -210,6 +210,8 @@ def simulate(
     retrain: str = "adaptive",
     textless: str = "tied",
     guide_text: str | None = None,
+    year_weight: float | None = None,
+    year_ramp: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> SimulationResult:
     """Replay screening; returns the order, per-step scores, metrics and stopping results."""
@@ -247,6 +249,8 @@ def simulate(
         seed=seed,
         guide_texts=[guide_text] if guide_text else None,
         years=records.years(),
+        year_weight=year_weight,
+        year_ramp=year_ramp,
     )
     prior_scores = (
         similarity_to(texts, cold_start_text, semantic=semantic)
@@ -316,6 +320,8 @@ def simulate(
             "textless": textless,
             "criteria_as_inclusion": bool(guide_text),
             "year_features": learner.uses_years,
+            "year_weight": year_weight,
+            "year_ramp": year_ramp,
         },
     )
     result.metrics = screening_metrics(labels, n, n_included)
