@@ -21,6 +21,7 @@ excludes a record, with evidence), and the screening UI (evidence highlighted).
 
 from __future__ import annotations
 
+import bisect
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -30,13 +31,15 @@ import numpy as np
 
 from peerscreen.review.clause_scope import ClauseScope
 from peerscreen.review.protocol import Cues, Protocol, Scope
+from peerscreen.review.sentences import TITLE_SEPARATOR as _TITLE_SEPARATOR
+from peerscreen.review.sentences import Sentence, record_text, sentences
+
+__all__ = ["CriteriaFlagger", "CriteriaResult", "Flag", "record_text"]
 
 if TYPE_CHECKING:  # spaCy (and torch under it) loads on first use: a CLI call that never
     # flags a record, like `simulate`, starts seconds sooner
     from spacy.tokens import Doc
 
-#: Hits after this many characters of title are in the abstract.
-_TITLE_SEPARATOR = "\n\n"
 _MAX_CONFIDENCE = 0.99
 
 
@@ -61,6 +64,9 @@ class Flag:
     context: str = ""
     sentence_start: int = 0
     sentence_end: int = 0
+    #: the role of the sentence (`review.sentences`: title, background, methods, results,
+    #: conclusion); "" for metadata flags and flags saved before roles existed
+    role: str = ""
 
     @property
     def sentence(self) -> str:
@@ -79,8 +85,12 @@ class CriteriaResult:
 
     exclusions: list[Flag] = field(default_factory=list)
     negated: list[Flag] = field(default_factory=list)
-    #: hits a concessive clause or a contrast took out of scope (not exclusions)
+    #: hits a concessive clause, a contrast or an `unless_population` cue took out of
+    #: scope (not exclusions)
     out_of_scope: list[Flag] = field(default_factory=list)
+    #: hits only in background sentences ("Alcohol use is common in psychosis."): the
+    #: study's own population or design is not described there
+    background: list[Flag] = field(default_factory=list)
     design: list[str] = field(default_factory=list)
     population: list[str] = field(default_factory=list)
     category_cues: dict[str, int] = field(default_factory=dict)
@@ -97,11 +107,6 @@ class CriteriaResult:
         """'youth_only: "adolescents" (0.80) in "<sentence>"; ...' — the form written to
         ranked and tagged output (`exclusion_flags`)."""
         return "; ".join(f.describe() for f in self.exclusions)
-
-
-def record_text(title: str | None, abstract: str | None) -> str:
-    """The text the rules read; the title is kept apart so title hits can count more."""
-    return f"{title or ''}{_TITLE_SEPARATOR}{abstract or ''}"
 
 
 class CriteriaFlagger:
@@ -140,6 +145,8 @@ class CriteriaFlagger:
         self._window = neg.window
         # a model pickled before `[scope]` existed holds a protocol without the field
         self._scope = ClauseScope(self.nlp, getattr(protocol, "scope", None) or Scope())
+        evidence = getattr(protocol, "evidence", None)
+        self._flags_in_background = bool(evidence and evidence.flags_in_background)
 
     def _add(self, key: str, cues: Cues) -> None:
         if cues.phrases:
@@ -220,6 +227,7 @@ class CriteriaFlagger:
             _title_is_a_sentence(doc, title_chars)
         clauses = self._scope.cues(doc) if has_exclusions else None
         exclusion_hits: dict[str, list[Flag]] = defaultdict(list)
+        population_at: dict[str, list[int]] = {}  # live population cues' character offsets
         for key, spans in hits.items():
             kind, _, code = key.partition(":")
             spans = _longest_first(spans)
@@ -240,10 +248,13 @@ class CriteriaFlagger:
                 result.design.append(code)
             elif kind == "population":
                 result.population.append(code)
+                population_at[code] = [doc[start].idx for start, _ in live]
             elif kind == "category":
                 result.category_cues[code] = len(live)
             elif kind == "outcome":
                 result.outcome_cues[code] = len(live)
+        if exclusion_hits:
+            self._apply_roles(doc.text, title_chars, exclusion_hits, result, population_at)
         window_flag = self._window_flag(year, language)
         if window_flag is not None:
             exclusion_hits[window_flag.code].append(window_flag)
@@ -253,6 +264,42 @@ class CriteriaFlagger:
         result.design.sort()
         result.population.sort()
         return result
+
+    def _apply_roles(
+        self,
+        text: str,
+        title_chars: int,
+        hits: dict[str, list[Flag]],
+        result: CriteriaResult,
+        population_at: dict[str, list[int]],
+    ) -> None:
+        """Give each hit its sentence's role. A hit in a sentence that also names a
+        population its rule lists in `unless_population` ("children and adults") is out of
+        scope; a code whose every other hit is in a background sentence does not fire
+        (its hits are kept apart, as evidence)."""
+        found = sentences(text, title_chars)
+        starts = [s.start for s in found]
+        for code in list(hits):
+            flags = [replace(f, role=_role_at(found, starts, f.start)) for f in hits[code]]
+            unless = getattr(self._rules[code], "unless_population", ())
+            cancel = {
+                _sentence_at(starts, offset)
+                for name in unless
+                for offset in population_at.get(name, ())
+            }
+            if cancel:
+                result.out_of_scope.extend(
+                    f for f in flags if _sentence_at(starts, f.start) in cancel
+                )
+                flags = [f for f in flags if _sentence_at(starts, f.start) not in cancel]
+            live = flags if self._flags_in_background else [
+                f for f in flags if f.role != "background"
+            ]  # fmt: skip
+            result.background.extend(f for f in flags if f not in live)
+            if live:
+                hits[code] = live
+            else:
+                del hits[code]
 
     @property
     def _sentencizer(self):
@@ -325,6 +372,16 @@ class CriteriaFlagger:
             confidence=_MAX_CONFIDENCE,
             where="metadata",
         )
+
+
+def _sentence_at(starts: list[int], offset: int) -> int:
+    """Index of the sentence holding character `offset`."""
+    return max(0, bisect.bisect_right(starts, offset) - 1)
+
+
+def _role_at(found: list[Sentence], starts: list[int], offset: int) -> str:
+    """The role of the sentence holding character `offset`."""
+    return found[_sentence_at(starts, offset)].role if found else ""
 
 
 def _longest_first(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:

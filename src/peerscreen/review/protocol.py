@@ -73,6 +73,9 @@ class ExclusionRule(Cues):
     confidence: float = Field(0.6, ge=0, le=1)
     title_boost: float = Field(0.2, ge=0, le=1)
     metadata: bool = False
+    #: population cue names (`[population.*]`): a live cue of one in the record cancels
+    #: this rule (youth_only does not fire on "children and adults")
+    unless_population: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _needs_patterns(self) -> ExclusionRule:
@@ -137,6 +140,32 @@ class Scope(Strict):
     list_item: int = Field(4, ge=1, le=12)
 
 
+class EvidenceRules(Strict):
+    """When a tag counts as found in the record's own words (`review.evidence`): a cue of
+    the domain or category in a sentence of one of `roles`, not negated, and not inside an
+    `ignore` phrase ("confidence interval" is no self-confidence). A score at or above
+    `outcome_without_cue` / `category_without_cue` tags without a cue (1.0: never).
+    A category may rest on its own cues or on `category_cues` (the study is about peer
+    support; which kind is the model's call). `outcome_floors` are per-domain minimum
+    scores on top of the model's own thresholds, chosen for precision on real abstracts
+    (`benchmarks/outcome_floors.py`). Exclusion flags whose every hit is in a background
+    sentence do not fire unless `flags_in_background`."""
+
+    roles: list[Literal["title", "background", "methods", "results", "conclusion"]] = Field(
+        default_factory=lambda: ["title", "methods", "results", "conclusion"]
+    )
+    outcome_floors: dict[str, float] = Field(default_factory=dict)
+    #: per domain, how many sentences must hold a cue (the title counts `title_weight`)
+    outcome_min_sentences: dict[str, int] = Field(default_factory=dict)
+    title_weight: int = Field(2, ge=1, le=5)
+    outcome_without_cue: float = Field(1.0, ge=0, le=1.0)
+    category_without_cue: float = Field(1.0, ge=0, le=1.0)
+    #: cues that a study is about peer support at all: any category may rest on them
+    category_cues: list[str] = Field(default_factory=list)
+    ignore: list[str] = Field(default_factory=list)
+    flags_in_background: bool = False
+
+
 class ReviewInfo(Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     title: str
@@ -167,6 +196,7 @@ class Protocol(Strict):
     population: dict[str, Cues] = Field(default_factory=dict)
     mesh_to_outcome: dict[str, str] = Field(default_factory=dict, validate_default=True)
     none_category: str = Field("none", validate_default=True)
+    evidence: EvidenceRules = Field(default_factory=EvidenceRules, validate_default=True)
 
     @field_validator("inclusion", "exclusion", "categories", "outcomes")
     @classmethod
@@ -199,6 +229,27 @@ class Protocol(Strict):
         if unknown:
             raise ValueError(f"maps to unknown outcome codes: {', '.join(unknown)}")
         return mapping
+
+    @field_validator("population")
+    @classmethod
+    def _unless_population_known(cls, population: dict, info: ValidationInfo) -> Any:
+        for rule in info.data.get("exclusion") or []:
+            unknown = sorted(set(rule.unless_population) - set(population))
+            if unknown:
+                raise ValueError(
+                    f"exclusion '{rule.code}' names unknown populations in "
+                    f"unless_population: {', '.join(unknown)}"
+                )
+        return population
+
+    @field_validator("evidence")
+    @classmethod
+    def _floors_known(cls, rules: EvidenceRules, info: ValidationInfo) -> Any:
+        known = {o.code for o in info.data.get("outcomes") or []}
+        unknown = sorted((set(rules.outcome_floors) | set(rules.outcome_min_sentences)) - known)
+        if "outcomes" in info.data and unknown:
+            raise ValueError(f"floors for unknown outcome codes: {', '.join(unknown)}")
+        return rules
 
     @field_validator("none_category")
     @classmethod

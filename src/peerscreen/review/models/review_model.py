@@ -8,7 +8,7 @@ head with its featurizer is also available as a plain scikit-learn `Pipeline`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -19,7 +19,14 @@ from sklearn.pipeline import Pipeline
 from peerscreen.errors import PeerscreenError
 from peerscreen.io.records import RecordSet
 from peerscreen.io.writers import LIST_SEPARATOR, PROBABILITY_DECIMALS
-from peerscreen.review.criteria import CriteriaFlagger, CriteriaResult
+from peerscreen.review.criteria import CriteriaFlagger, CriteriaResult, Flag
+from peerscreen.review.evidence import (
+    ANY_CATEGORY,
+    Evidence,
+    EvidenceGate,
+    RecordEvidence,
+    evidence_json,
+)
 from peerscreen.review.models.features import (
     CRITERIA_COLUMN,
     criteria_results,
@@ -138,6 +145,14 @@ class ReviewModel:
         return cached
 
     @property
+    def evidence_gate(self) -> EvidenceGate:
+        """The evidence rules compiled for this model's protocol (built once, never pickled)."""
+        cached = getattr(self, "_evidence_gate", None)
+        if cached is None:
+            cached = self._evidence_gate = EvidenceGate(self.protocol)
+        return cached
+
+    @property
     def featurizer(self) -> Any:
         """The fitted featurizer with its faster transform (`fast_featurizer`): the same
         matrix, built once per loaded model and never pickled."""
@@ -150,6 +165,7 @@ class ReviewModel:
         state = self.__dict__.copy()
         state.pop("_flagger", None)
         state.pop("_fast_features", None)
+        state.pop("_evidence_gate", None)
         return state
 
     def _features(
@@ -188,8 +204,19 @@ class ReviewModel:
         with_inclusion: bool = True,
         target_recall: float | None = None,
     ) -> pd.DataFrame:
-        """One row per record: p_include, decision, flags, category, outcomes, top terms."""
-        matrix, results = self.transform(records)
+        """One row per record: p_include, decision, flags, category, outcomes, top terms,
+        and the evidence of every tag and flag.
+
+        A category or an outcome domain is tagged only on the record's own evidence
+        (`EvidenceGate`): a cue of it outside background sentences, and for outcomes a
+        score at or above the domain's floor too."""
+        frame = records.frame if isinstance(records, RecordSet) else records
+        matrix, results = self.transform(frame)
+        gate = self.evidence_gate
+        found = [
+            gate.scan(t if isinstance(t, str) else None, a if isinstance(a, str) else None)
+            for t, a in zip(_texts(frame, "title"), _texts(frame, "abstract"), strict=True)
+        ]
         out = pd.DataFrame(index=range(matrix.shape[0]))
         if with_inclusion:
             p = self.predict_inclusion(matrix)
@@ -202,16 +229,28 @@ class ReviewModel:
             ]
         out["exclusion_reason"] = reasons
         out["exclusion_flags"] = [r.describe() for r in results]
+        categories: list[str] = [""] * len(found)
         if self.category_ is not None:
             probs = self.category_.predict_proba(matrix)
             classes = self.category_.classes_
             best = probs.argmax(axis=1)
-            out["category"] = classes[best]
-            out["p_category"] = probs[np.arange(len(best)), best]
+            p_best = probs[np.arange(len(best)), best]
+            categories = [
+                gate.category_gate(str(c), float(p), e)
+                for c, p, e in zip(classes[best], p_best, found, strict=True)
+            ]
+            column = {str(c): i for i, c in enumerate(classes)}
+            out["category"] = np.array(categories, dtype=object)
+            # the probability of the category given (of "none" where the gate chose it)
+            out["p_category"] = [
+                probs[i, column[c]] if c in column else p_best[i] for i, c in enumerate(categories)
+            ]
+        chosen = np.zeros((len(found), 0), dtype=bool)
+        codes: list[str] = []
         if self.outcomes_ is not None:
             scores = self.outcomes_.predict_proba(matrix)
-            chosen = scores >= self.outcomes_.thresholds_
             codes = self.outcome_codes_
+            chosen = gate.outcome_mask(codes, scores, scores >= self.outcomes_.thresholds_, found)
             out["outcomes"] = [
                 LIST_SEPARATOR.join(c for c, on in zip(codes, row, strict=True) if on)
                 for row in chosen
@@ -225,6 +264,12 @@ class ReviewModel:
                 for srow, row in zip(scores, chosen, strict=True)
             ]
         out["design"] = [LIST_SEPARATOR.join(r.design) for r in results]
+        out["evidence"] = [
+            evidence_json(
+                _record_evidence(e, c, [k for k, on in zip(codes, row, strict=True) if on], r)
+            )
+            for e, c, row, r in zip(found, categories, chosen, results, strict=True)
+        ]
         if with_inclusion and top_terms:
             out["top_terms"] = self.top_terms(matrix, top_terms)
         return out
@@ -266,6 +311,40 @@ class ReviewModel:
             "outcomes": self.outcomes_,
         }[head]
         return Pipeline([("features", self.features_), ("head", estimator)])
+
+
+#: Evidence spans kept per tag (the first ones in the text).
+EVIDENCE_PER_TAG = 3
+
+
+def _texts(frame: pd.DataFrame, column: str) -> list:
+    return list(frame[column]) if column in frame else [None] * len(frame)
+
+
+def _record_evidence(
+    found: RecordEvidence, category: str, outcomes: list[str], result: CriteriaResult
+) -> list[Evidence]:
+    """The evidence of one record's tags: its category's cues, each tagged outcome's cues,
+    then each criteria flag's phrase (a reviewer sees why every tag and flag is there)."""
+    own = found.categories.get(category) or [
+        replace(e, code=category) for e in found.categories.get(ANY_CATEGORY, ())
+    ]
+    items = list(own[:EVIDENCE_PER_TAG]) if category else []
+    for code in outcomes:
+        items.extend(found.outcomes.get(code, ())[:EVIDENCE_PER_TAG])
+    items.extend(_flag_evidence(flag) for flag in result.exclusions)
+    return items
+
+
+def _flag_evidence(flag: Flag) -> Evidence:
+    return Evidence(
+        code=flag.code,
+        phrase=flag.evidence,
+        start=flag.start,
+        end=flag.end,
+        sentence=flag.context,
+        role=flag.role or flag.where,
+    )
 
 
 def _likely_exclusion(result: CriteriaResult) -> str:
