@@ -282,7 +282,9 @@ def headline(side: dict) -> str:
     )
 
 
-def report(result: dict, model_path: Path, before: Path | None, no_gate: bool) -> str:
+def report(
+    result: dict, model_path: Path, before: Path | None, no_gate: bool, label: str = ""
+) -> str:
     root = HERE.parent.resolve()
 
     def shown(path: Path) -> Path:
@@ -295,7 +297,9 @@ def report(result: dict, model_path: Path, before: Path | None, no_gate: bool) -
         for side in ("tuned", "held-out")
     }
     before_text = (
-        f"`{shown(before)}` with its evidence gate off" if before else "the same model, gate off"
+        f"{label or f'`{shown(before)}`'} with its evidence gate off"
+        if before
+        else "the same model, gate off"
     )
     lines = [
         f"Model `{shown(model_path)}`{' (gate off)' if no_gate else ''} (`make model`), "
@@ -369,6 +373,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", type=Path, default=HERE.parent / "models" / "default")
     parser.add_argument("--before", type=Path, default=None, help="model for the before column")
+    parser.add_argument("--before-label", default="", help="how the --before model was built")
     parser.add_argument("--no-gate", action="store_true", help="score --model with its gate off")
     parser.add_argument("--split", choices=sorted(SPLITS), default="all")
     parser.add_argument("--data", type=Path, default=BENCHMARK_DIR)
@@ -384,7 +389,7 @@ def main() -> int:
             print(f"{path}: no model (build it with `make model`)", file=sys.stderr)
             return 2
     result = run(args.model, files, args.before, args.no_gate)
-    text = report(result, args.model, args.before, args.no_gate)
+    text = report(result, args.model, args.before, args.no_gate, args.before_label)
     print(text)
     if args.write:
         write_results(text, result)

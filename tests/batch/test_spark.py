@@ -34,7 +34,15 @@ needs_spark = pytest.mark.skipif(
     not (HAS_PYSPARK and HAS_JAVA),
     reason="needs pyspark (pip install 'peerscreen[spark]') and Java 17+",
 )
-TAGS = ("category", "outcomes", "outcome_scores", "exclusion_reason", "exclusion_flags", "design")
+TAGS = (
+    "category",
+    "outcomes",
+    "outcome_scores",
+    "exclusion_reason",
+    "exclusion_flags",
+    "design",
+    "evidence",
+)
 N_RECORDS = 2000
 
 

@@ -302,7 +302,9 @@ def test_cli_tag_in_chunks_prints_plain_lines(model_file, tmp_path):
 
 def test_cli_ctrl_c_with_resume_says_how_to_continue(model_file, tmp_path, monkeypatch):
     out = tmp_path / "ranked.csv"
+    # one worker: the failure is patched into this process (the default is one per core)
     args = ["rank", str(NEW_RECORDS), "-m", str(model_file), "-o", str(out), "--chunk-size", "30"]
+    args += ["--workers", "1"]
     with monkeypatch.context() as patch:
         _fail_on_chunk(patch, 2, KeyboardInterrupt)
         result = runner.invoke(app, [*args, "--resume"])
@@ -313,3 +315,12 @@ def test_cli_ctrl_c_with_resume_says_how_to_continue(model_file, tmp_path, monke
     assert result.exit_code == 0, result.output
     assert "resumed: 1 chunks were already scored" in result.stdout
     assert len(pd.read_csv(out)) == 90
+
+
+def test_workers_default_to_the_cores_but_not_beyond_the_chunks():
+    from peerscreen.batch.scoring import default_workers, workers_for
+
+    assert default_workers() >= 1
+    assert workers_for(8, 90, 30) == 3
+    assert workers_for(8, 10, 2000) == 1
+    assert workers_for(2, None, 2000) == 2

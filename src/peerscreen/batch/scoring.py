@@ -14,6 +14,7 @@ workers give the same output as scoring everything at once.
 
 from __future__ import annotations
 
+import os
 import signal
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -64,6 +65,23 @@ def _predict_batch(model: Any, frame: pd.DataFrame, spec: ScoringSpec) -> pd.Dat
         # candidates: ranking drops the record set's boilerplate words and shows the rest
         return model.predict(frame, target_recall=spec.target_recall, top_terms=CANDIDATES)
     return model.predict(frame, with_inclusion=False, top_terms=0)
+
+
+def default_workers() -> int:
+    """One worker per CPU core this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def workers_for(requested: int, records: float | None, chunk_size: int) -> int:
+    """Workers worth starting: no more than there are chunks to score (each worker loads the
+    model, seconds of start-up an input of one chunk never wins back)."""
+    if records is None:
+        return max(1, requested)
+    chunks = max(1, -(-int(records) // max(1, chunk_size)))
+    return max(1, min(requested, chunks))
 
 
 class Scorer:

@@ -58,6 +58,7 @@ TAG_TYPES = {
     "exclusion_reason": "string",
     "exclusion_flags": "string",
     "design": "string",
+    "evidence": "string",
 }
 #: Record fields looked up in the input (by `COLUMN_ALIASES`), besides the model's inputs.
 _FIELDS = ("record_id", "title", "abstract", "year", "language", "mesh")

@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from peerscreen.batch.scoring import Scorer, ScoringSpec
+from peerscreen.batch.scoring import Scorer, ScoringSpec, workers_for
 from peerscreen.batch.sidecar import ResumeError, Sidecar, manifest
 from peerscreen.batch.sinks import open_sink, output_suffix
 from peerscreen.batch.sources import BatchOptions, Chunk, RecordSource
@@ -116,7 +116,7 @@ def tag_files(
         finished: set[int] = set()
     else:
         finished = sidecar.open(manifest("tag", source.files, spec, options), resume=True)
-        with Scorer(spec, options.workers, model=model) as scorer:
+        with Scorer(spec, _workers(options, source), model=model) as scorer:
             for chunk, predictions in scorer.map(_unfinished(source.chunks(), finished, tracker)):
                 sidecar.write(chunk.index, tag_table(chunk.records.frame, predictions))
                 tracker.scored(chunk)
@@ -147,7 +147,7 @@ def _tag_into(
     with atomic_path(output) as temp:
         sink = open_sink(temp, output)
         try:
-            with Scorer(spec, options.workers, model=model) as scorer:
+            with Scorer(spec, _workers(options, source), model=model) as scorer:
                 chunks = ((c, c.records.frame) for c in source.chunks())
                 for chunk, predictions in scorer.map(chunks):
                     table = tag_table(chunk.records.frame, predictions)
@@ -222,7 +222,7 @@ def rank_files(
             table = sidecar.read(index)
             scores[index] = table["p_include"].to_numpy()
             decisions.update(decision_counts(table))
-        with Scorer(spec, options.workers, model=model) as scorer:
+        with Scorer(spec, _workers(options, source), model=model) as scorer:
             for chunk, predictions in scorer.map(_unfinished(source.chunks(), finished, tracker)):
                 ranks = np.zeros(len(predictions), dtype=np.int64)
                 sidecar.write(chunk.index, ranked_table(chunk.records.frame, predictions, ranks))
@@ -317,7 +317,7 @@ def _rank_in_memory(
     best: pd.DataFrame | None = None
     frequency = DocumentFrequency()
     seen = 0
-    with Scorer(spec, options.workers, model=model) as scorer:
+    with Scorer(spec, _workers(options, source), model=model) as scorer:
         for chunk, predictions in scorer.map((c, c.records.frame) for c in source.chunks()):
             p = predictions["p_include"].to_numpy()
             scores.append(p)
@@ -348,6 +348,12 @@ def _rank_in_memory(
 
 
 # -- plumbing -------------------------------------------------------------------------------------
+def _workers(options: BatchOptions, source: RecordSource) -> int:
+    """`options.workers`, capped at the number of chunks when the record count is known."""
+    known = source.total if source.unit == "records" else None
+    return workers_for(options.workers, known, options.chunk_size)
+
+
 class _Tracker:
     """Turns scored chunks into `ProgressReport`s."""
 

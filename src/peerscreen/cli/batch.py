@@ -20,13 +20,19 @@ from rich.progress import (
 )
 from rich.text import Text
 
+from peerscreen.batch.scoring import default_workers
 from peerscreen.batch.sidecar import Sidecar
 from peerscreen.batch.streaming import BatchResult, ProgressCallback, ProgressReport
 from peerscreen.cli._util import console, err_console
 from peerscreen.io.readers.chunked import DEFAULT_CHUNK
 
 WORKERS_OPTION = typer.Option(
-    1, "--workers", "-w", min=1, help="Processes that score records (one per CPU core)."
+    default_workers(),
+    "--workers",
+    "-w",
+    min=1,
+    help="Processes that score records (default: one per CPU core; one for a single chunk).",
+    show_default="CPU count",
 )
 RESUME_OPTION = typer.Option(
     False,

@@ -233,7 +233,7 @@ class CriteriaFlagger:
             spans = _longest_first(spans)
             if kind == "exclusion":
                 for start, end in spans:
-                    flag = self._flag(doc, code, start, end, title_chars)
+                    flag = self._flag(doc, code, start, end, title_chars, sentenced)
                     if self._is_negated(doc, start, end, negations):
                         result.negated.append(flag)
                     elif clauses is not None and clauses.out_of_scope(start, end):
@@ -305,13 +305,21 @@ class CriteriaFlagger:
     def _sentencizer(self):
         return self.nlp.get_pipe("sentencizer")
 
-    def _flag(self, doc: Doc, code: str, start: int, end: int, title_chars: int) -> Flag:
+    def _flag(
+        self,
+        doc: Doc,
+        code: str,
+        start: int,
+        end: int,
+        title_chars: int,
+        sentenced: bool | None = None,
+    ) -> Flag:
         rule = self._rules[code]
         span = doc[start:end]
         in_title = span.start_char < title_chars
         confidence = min(_MAX_CONFIDENCE, rule.confidence + (rule.title_boost if in_title else 0))
         sentence, sentence_start, sentence_end = "", 0, 0
-        if doc.has_annotation("SENT_START"):
+        if sentenced if sentenced is not None else doc.has_annotation("SENT_START"):
             sentence, sentence_start, sentence_end = _stripped(span.sent)
         return Flag(
             code=code,
@@ -408,7 +416,7 @@ def _combine(flags: list[Flag]) -> Flag:
 def _title_is_a_sentence(doc: Doc, title_chars: int) -> None:
     """Start a sentence where the abstract starts: titles seldom end with a full stop, and
     without this the title's sentence would run on into the abstract's first one."""
-    from spacy.attrs import IDX
+    from spacy.attrs import IDX, SENT_START
 
     boundary = title_chars + len(_TITLE_SEPARATOR)
     first = int(np.searchsorted(doc.to_array(IDX), boundary))  # token offsets are sorted
@@ -416,7 +424,12 @@ def _title_is_a_sentence(doc: Doc, title_chars: int) -> None:
         return
     separator = doc[first - 1]  # the blank line's own token in a record's text
     if separator.is_space and separator.idx <= title_chars:  # else not a record text
-        doc[first].is_sent_start = True
+        # as `doc[first].is_sent_start = True`, whose setter scans the whole doc for a
+        # dependency parse on every call
+        starts = doc.to_array([SENT_START])
+        if starts[first] != 1:
+            starts[first] = 1
+            doc.from_array([SENT_START], starts.reshape(len(doc), 1))
 
 
 def _stripped(span) -> tuple[str, int, int]:

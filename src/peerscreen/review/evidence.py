@@ -22,7 +22,13 @@ import numpy as np
 
 from peerscreen.review.phrases import PhraseIndex, Tokens
 from peerscreen.review.protocol import EvidenceRules, Protocol
-from peerscreen.review.sentences import EVIDENCE_ROLES, Sentence, record_text, sentences
+from peerscreen.review.sentences import (
+    EVIDENCE_ROLES,
+    ROLE_CUES,
+    Sentence,
+    record_text,
+    sentences,
+)
 
 
 @dataclass(frozen=True)
@@ -104,20 +110,23 @@ def find_evidence(
     text: str,
     tokens: Tokens,
     sentences: list[Sentence],
-    index: PhraseIndex,
+    index: PhraseIndex | list[tuple[str, int, int]],
     negator: Negator | None,
     *,
     roles: frozenset[str] = EVIDENCE_ROLES,
+    cues: Mapping[str, list[tuple[int, int]]] | None = None,
 ) -> dict[str, list[Evidence]]:
-    """Per key, the cues of `index` that count: in a sentence of one of `roles`, not negated."""
-    matches = index.find(tokens)
+    """Per key, the cues of `index` (or its matches, found already) that count: in a
+    sentence of one of `roles`, not negated (`cues`: the negation cues, when found)."""
+    matches = index.find(tokens) if isinstance(index, PhraseIndex) else index
     if not matches or not sentences:
         return {}
-    starts = [s.start for s in sentences]
-    token_sentence_starts = frozenset(
-        i for i, c in enumerate(tokens.starts) if c in set(starts)
-    ) if negator is not None else frozenset()  # fmt: skip
-    cues = negator.cues(tokens) if negator is not None else {}
+    token_sentence_starts: frozenset[int] = frozenset()
+    if negator is not None:
+        starts = {s.start for s in sentences}
+        token_sentence_starts = frozenset(i for i, c in enumerate(tokens.starts) if c in starts)
+        if cues is None:
+            cues = negator.cues(tokens)
     out: dict[str, list[Evidence]] = defaultdict(list)
     for key, first, last in matches:
         begin, finish = tokens.starts[first], tokens.ends[last - 1]
@@ -125,7 +134,7 @@ def find_evidence(
         if sentence.role not in roles:
             continue
         if negator is not None and negator.negated(
-            tokens, first, last, cues, token_sentence_starts
+            tokens, first, last, cues or {}, token_sentence_starts
         ):
             continue
         out[key].append(
@@ -164,39 +173,45 @@ class EvidenceGate:
         rules = getattr(protocol, "evidence", None) or EvidenceRules()
         self.rules = rules
         self.roles = frozenset(rules.roles)
-        self.outcomes = PhraseIndex({o.code: o.phrases for o in protocol.outcomes})
-        self.categories = PhraseIndex(
-            {**{c.code: c.phrases for c in protocol.categories}, ANY_CATEGORY: rules.category_cues}
-        )
-        self.ignore = PhraseIndex({"ignore": rules.ignore}) if rules.ignore else None
         neg = protocol.negation
         self.negator = Negator(neg.before, neg.after, neg.terminators, neg.window)
+        # every lexicon the gate reads, in one index: one pass over a record's tokens
+        lexicons: dict[str, list[str]] = {}
+        for o in protocol.outcomes:
+            lexicons[f"outcome:{o.code}"] = o.phrases
+        for c in protocol.categories:
+            lexicons[f"category:{c.code}"] = c.phrases
+        lexicons[f"category:{ANY_CATEGORY}"] = rules.category_cues
+        lexicons["ignore:"] = rules.ignore
+        lexicons["negation:before"] = neg.before
+        lexicons["negation:after"] = neg.after
+        for role, phrases in ROLE_CUES.items():
+            lexicons[f"role:{role}"] = list(phrases)
+        self.index = PhraseIndex(lexicons)
         self.none_category = protocol.none_category
 
     def scan(self, title: str | None, abstract: str | None) -> RecordEvidence:
         text = record_text(title, abstract)
         tokens = Tokens(text)
-        found = sentences(text, len(title or ""), tokens)
-        ignored = self._ignored(tokens)
-        args = (text, tokens, found)
+        kinds: dict[str, list[tuple[str, int, int]]] = defaultdict(list)
+        for key, first, last in self.index.find(tokens):
+            kind, _, code = key.partition(":")
+            kinds[kind].append((code, first, last))
+        found = sentences(text, len(title or ""), tokens, kinds.get("role", []))
+        ignored = {i for _, a, b in kinds.get("ignore", ()) for i in range(a, b)}
+        cues: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        for code, first, last in kinds.get("negation", ()):
+            cues[code].append((first, last))
+
+        def evidence(kind: str) -> dict[str, list[Evidence]]:
+            matches = [m for m in kinds.get(kind, ()) if m[1] not in ignored]
+            return find_evidence(
+                text, tokens, found, matches, self.negator, roles=self.roles, cues=cues
+            )
+
         return RecordEvidence(
-            sentences=found,
-            outcomes=self._find(*args, self.outcomes, ignored),
-            categories=self._find(*args, self.categories, ignored),
+            sentences=found, outcomes=evidence("outcome"), categories=evidence("category")
         )
-
-    def _ignored(self, tokens: Tokens) -> set[int]:
-        """Character offsets inside an `ignore` phrase."""
-        if self.ignore is None:
-            return set()
-        return {tokens.starts[i] for _, a, b in self.ignore.find(tokens) for i in range(a, b)}
-
-    def _find(self, text, tokens, found, index, ignored) -> dict[str, list[Evidence]]:
-        hits = find_evidence(text, tokens, found, index, self.negator, roles=self.roles)
-        if not ignored:
-            return hits
-        kept = {k: [e for e in v if e.start not in ignored] for k, v in hits.items()}
-        return {k: v for k, v in kept.items() if v}
 
     def outcome_mask(
         self, codes: list[str], scores: np.ndarray, chosen: np.ndarray, found: list[RecordEvidence]

@@ -37,6 +37,7 @@ RANK_COLUMNS = (
     "outcomes",
     "outcome_scores",
     "top_terms",
+    "evidence",
 )
 #: What `tag` writes: the record's id and title, then the pyfunc's tag outputs.
 TAG_COLUMNS = ("record_id", "title", *PYFUNC_TAG_OUTPUTS)

@@ -28,6 +28,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import re
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from peerscreen.review.phrases import PhraseIndex, Tokens
@@ -226,12 +227,40 @@ def _headings(text: str) -> list[tuple[int, str]]:
     return found
 
 
+#: Recent records' sentences: the criteria flagger and the evidence gate read the same
+#: record one after the other, and the split is computed once.
+_CACHE: OrderedDict[tuple[str, int | None], list[Sentence]] = OrderedDict()
+_CACHE_SIZE = 2048
+
+
 def sentences(
-    text: str, title_chars: int | None = None, tokens: Tokens | None = None
+    text: str,
+    title_chars: int | None = None,
+    tokens: Tokens | None = None,
+    role_cues: list[tuple[str, int, int]] | None = None,
 ) -> list[Sentence]:
     """The sentences of `text` with roles. `title_chars` is the length of the title at
     the start of a record's text (its own sentence, role "title"); None: no title.
-    `tokens` are the text's `Tokens` when the caller has them."""
+    `tokens` are the text's `Tokens` and `role_cues` the `ROLE_CUES` matches in them
+    ((role, first token, end token)) when the caller has them."""
+    key = (text, title_chars)
+    cached = _CACHE.get(key)
+    if cached is not None:
+        _CACHE.move_to_end(key)
+        return cached
+    found = _split(text, title_chars, tokens, role_cues)
+    _CACHE[key] = found
+    if len(_CACHE) > _CACHE_SIZE:
+        _CACHE.popitem(last=False)
+    return found
+
+
+def _split(
+    text: str,
+    title_chars: int | None,
+    tokens: Tokens | None,
+    role_cues: list[tuple[str, int, int]] | None,
+) -> list[Sentence]:
     body_start = 0
     found: list[Sentence] = []
     if title_chars is not None:
@@ -246,7 +275,9 @@ def sentences(
     if headings:
         roles = _heading_roles(bounds, {o + body_start: r for o, r in headings})
     else:
-        roles = _cue_roles(text, bounds, tokens if tokens is not None else Tokens(text))
+        tokens = tokens if tokens is not None else Tokens(text)
+        cues = role_cues if role_cues is not None else _ROLE_INDEX.find(tokens)
+        roles = _cue_roles(text, bounds, tokens, cues)
     found.extend(Sentence(s, e, r) for (s, e), r in zip(bounds, roles, strict=True))
     return found
 
@@ -262,11 +293,13 @@ def _heading_roles(bounds: list[tuple[int, int]], headings: dict[int, str]) -> l
     return [r if r is not None else first for r in roles]
 
 
-def _cue_roles(text: str, bounds: list[tuple[int, int]], tokens: Tokens) -> list[str]:
+def _cue_roles(
+    text: str, bounds: list[tuple[int, int]], tokens: Tokens, cues: list[tuple[str, int, int]]
+) -> list[str]:
     """Roles of unheaded sentences from the cues in them, then their position."""
     kinds: list[set[str]] = [set() for _ in bounds]
     starts = [s for s, _ in bounds]
-    for role, first, _ in _ROLE_INDEX.find(tokens):
+    for role, first, _ in cues:
         position = bisect.bisect_right(starts, tokens.starts[first]) - 1
         if position >= 0:
             kinds[position].add(role)

@@ -33,6 +33,7 @@ PYFUNC_OUTPUTS = (
     "outcomes",
     "outcome_scores",
     "exclusion_flags",
+    "evidence",
 )
 #: The pyfunc's output with params={"task": "tag"}: the columns `peerscreen tag` predicts.
 PYFUNC_TAG_OUTPUTS = (
@@ -43,6 +44,7 @@ PYFUNC_TAG_OUTPUTS = (
     "exclusion_reason",
     "exclusion_flags",
     "design",
+    "evidence",
 )
 _INPUT_EXAMPLE = pd.DataFrame(
     {
@@ -119,6 +121,7 @@ def _signature():
             ColSpec("string", "outcomes"),
             ColSpec("string", "outcome_scores"),
             ColSpec("string", "exclusion_flags"),
+            ColSpec("string", "evidence"),
         ]
     )
     params = ParamSchema([ParamSpec("task", "string", "predict")])
