@@ -282,6 +282,32 @@ def headline(side: dict) -> str:
     )
 
 
+#: Issue 14's first bars, on the held-out files.
+TARGETS = {"micro_f1": 0.55, "lowest_precision": 0.35, "youth_f1": 0.75}
+
+
+def targets(after: dict) -> str:
+    """The held-out figures against the issue's targets: met, or missed by how much."""
+    core = after["core"].set_index("domain").drop(["micro", "macro"])
+    worst = core["precision"].idxmin()
+    figures = (
+        ("micro-F1", after["core"].set_index("domain").loc["micro", "f1"], "micro_f1", ""),
+        (
+            "lowest precision of the seven",
+            core.loc[worst, "precision"],
+            "lowest_precision",
+            f" ({worst}: {core.loc[worst, 'tagged']} tagged, {core.loc[worst, 'silver']} silver)",
+        ),
+        ("youth_only F1", after["youth"]["f1"], "youth_f1", ""),
+    )
+    parts = []
+    for name, value, key, note in figures:
+        bar = TARGETS[key]
+        verdict = "met" if value >= bar else f"missed by {bar - value:.3f}"
+        parts.append(f"{name} {value:.3f}{note} against {bar:.2f}: {verdict}")
+    return "Targets (issue 14), held-out files: " + "; ".join(parts) + "."
+
+
 def report(
     result: dict, model_path: Path, before: Path | None, no_gate: bool, label: str = ""
 ) -> str:
@@ -315,6 +341,8 @@ def report(
                 f"- **{side}** ({result['sides'][side]['n']:,} records): "
                 + headline(result["sides"][side])
             )
+    if "held-out" in result["sides"]:
+        lines += ["", targets(result["sides"]["held-out"]["after"])]
     for side in ("held-out", "tuned"):
         if side not in result["sides"]:
             continue

@@ -154,3 +154,9 @@ def test_evidence_json_lists_code_phrase_offsets_sentence_and_role(gate):
     items = json.loads(evidence_json(found.outcomes["quality_of_life"]))
     assert set(items[0]) == {"code", "phrase", "start", "end", "sentence", "role"}
     assert items[0]["code"] == "quality_of_life"
+
+
+def test_title_only_record_has_only_the_title(gate):
+    found = gate.scan("Quality of life after surgery: 95% improved", None)
+    assert [s.role for s in found.sentences] == ["title"]
+    assert "quality_of_life" in found.outcomes

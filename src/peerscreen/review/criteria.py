@@ -165,8 +165,8 @@ class CriteriaFlagger:
         year: int | None = None,
         language: str | None = None,
     ) -> CriteriaResult:
-        doc = self.nlp(record_text(title, abstract))
-        return self._result(doc, len(title or ""), year, language)
+        text = record_text(title, abstract)
+        return self._result(self.nlp(text), len(title or ""), year, language, text=text)
 
     def flag_many(
         self,
@@ -187,13 +187,15 @@ class CriteriaFlagger:
         n = len(titles)
         years = years if years is not None else [None] * n
         languages = languages if languages is not None else [None] * n
-        texts = (record_text(t, a) for t, a in zip(titles, abstracts, strict=True))
+        texts = [record_text(t, a) for t, a in zip(titles, abstracts, strict=True)]
         results = []
-        docs = (self.nlp.make_doc(text) for text in texts)
-        for doc, title, year, language in zip(docs, titles, years, languages, strict=True):
+        for text, title, year, language in zip(texts, titles, years, languages, strict=True):
+            doc = self.nlp.make_doc(text)
             matches = self._gate.matcher_for(doc, self.matcher)(doc)
             results.append(
-                self._result(doc, len(title or ""), year, language, matches, sentenced=False)
+                self._result(
+                    doc, len(title or ""), year, language, matches, sentenced=False, text=text
+                )
             )
         return results
 
@@ -207,10 +209,12 @@ class CriteriaFlagger:
         matches: list[tuple[int, int, int]] | None = None,
         *,
         sentenced: bool = True,
+        text: str | None = None,
     ) -> CriteriaResult:
         """The rules' verdict on one doc. `matches` are the token-pattern matches when the
         caller has them; `sentenced=False` for a doc not yet through the sentencizer (it
-        is run here, only if an exclusion hit or a negation cue needs sentence bounds)."""
+        is run here, only if an exclusion hit or a negation cue needs sentence bounds). `text`
+        is the doc's text when the caller has it (`Doc.text` rebuilds it token by token)."""
         result = CriteriaResult()
         hits: dict[str, list[tuple[int, int]]] = defaultdict(list)
         if matches is None:
@@ -254,7 +258,13 @@ class CriteriaFlagger:
             elif kind == "outcome":
                 result.outcome_cues[code] = len(live)
         if exclusion_hits:
-            self._apply_roles(doc.text, title_chars, exclusion_hits, result, population_at)
+            self._apply_roles(
+                doc.text if text is None else text,
+                title_chars,
+                exclusion_hits,
+                result,
+                population_at,
+            )
         window_flag = self._window_flag(year, language)
         if window_flag is not None:
             exclusion_hits[window_flag.code].append(window_flag)

@@ -48,37 +48,48 @@ def tokenize(text: str) -> tuple[str, ...]:
 
 class PhraseIndex:
     """Phrases under keys, looked up by first token; `find` returns the longest match at each
-    position per key, as (key, first token, end token)."""
+    position per key, as (key, first token, end token).
+
+    Per first token, the phrases are grouped by length into dictionaries of token tuples,
+    so a common first word ("were", "to") costs one lookup per length, not one comparison
+    per phrase."""
 
     def __init__(self, phrases: Mapping[str, Iterable[str]]):
-        self._first: dict[str, list[tuple[tuple[str, ...], str, str | None]]] = defaultdict(list)
+        table: dict[str, dict[int, dict[tuple[str, ...], list[tuple[str, str | None]]]]] = {}
         for key, items in phrases.items():
             for phrase in items:
                 tokens = tokenize(phrase)
                 if not tokens:
                     continue
                 exact = phrase if _ACRONYM.fullmatch(phrase) and phrase.isupper() else None
-                self._first[tokens[0]].append((tokens, key, exact))
-        for entries in self._first.values():
-            entries.sort(key=lambda e: -len(e[0]))
+                by_length = table.setdefault(tokens[0], {})
+                by_length.setdefault(len(tokens), {}).setdefault(tokens, []).append((key, exact))
+        self._first = {
+            word: sorted(by_length.items(), key=lambda item: -item[0])
+            for word, by_length in table.items()
+        }
 
     def find(self, tokens: Tokens) -> list[tuple[str, int, int]]:
         lower, n = tokens.lower, len(tokens)
         found: list[tuple[str, int, int]] = []
         first = self._first
         for i, word in enumerate(lower):
-            entries = first.get(word)
-            if entries is None:
+            groups = first.get(word)
+            if groups is None:
                 continue
-            for phrase, key, exact in entries:
-                end = i + len(phrase)
-                if end > n or (len(phrase) > 1 and tuple(lower[i:end]) != phrase):
+            for length, phrases in groups:
+                end = i + length
+                if end > n:
                     continue
-                if exact is not None:
-                    written = tokens.text[tokens.starts[i] : tokens.ends[end - 1]]
-                    if written.replace(" ", "") != exact.replace(" ", ""):
-                        continue
-                found.append((key, i, end))
+                entries = phrases.get(tuple(lower[i:end])) if length > 1 else phrases[(word,)]
+                if entries is None:
+                    continue
+                for key, exact in entries:
+                    if exact is not None:
+                        written = tokens.text[tokens.starts[i] : tokens.ends[end - 1]]
+                        if written.replace(" ", "") != exact.replace(" ", ""):
+                            continue
+                    found.append((key, i, end))
         return _longest_per_key(found)
 
 

@@ -303,9 +303,10 @@ def _cue_roles(
         position = bisect.bisect_right(starts, tokens.starts[first]) - 1
         if position >= 0:
             kinds[position].add(role)
-    for match in _STATISTICS.finditer(text, starts[0] if starts else 0):
-        position = bisect.bisect_right(starts, match.start()) - 1
-        kinds[position].add("results")
+    if not bounds:
+        return []
+    for match in _STATISTICS.finditer(text, starts[0]):
+        kinds[bisect.bisect_right(starts, match.start()) - 1].add("results")
     n = len(bounds)
     return [_cue_role(found, i, n) for i, found in enumerate(kinds)]
 
