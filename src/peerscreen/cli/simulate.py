@@ -270,20 +270,11 @@ def bench_command(
     parent run with a child run per simulation. With --grid/--folds: every grid point, then
     the cross-review table (held-out beside in-sample means)."""
     if grid or folds:
+        loop = dict(query=query, textless=textless, retrain=retrain)
         _bench_grid(
-            folder,
-            seeds,
-            backend,
-            query,
-            criteria_as_inclusion,
-            textless,
-            retrain,
-            datasets,
-            results_dir,
-            priors_file,
-            grid,
-            folds or 3,
-        )
+            folder, datasets, seeds, backend, results_dir, grid, folds or 3,
+            priors_file=priors_file, criteria_as_inclusion=criteria_as_inclusion, **loop,
+        )  # fmt: skip
         return
     import tempfile
 
@@ -314,13 +305,7 @@ def bench_command(
         scratch = tempfile.TemporaryDirectory()
         keep = output_dir or Path(scratch.name)
         try:
-            with Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=console,
-            ) as progress:
+            with _simulations_progress() as progress:
                 task = progress.add_task("simulations", total=len(files) * len(seed_list))
 
                 def done(result: SimulationResult, sim_folder: Path | None) -> None:
@@ -368,18 +353,16 @@ def bench_command(
 
 
 def _bench_grid(
-    folder,
-    seeds,
-    backend,
-    query,
-    criteria_as_inclusion,
-    textless,
-    retrain,
-    datasets,
-    results_dir,
-    priors_file,
-    grid_specs,
-    n_folds,
+    folder: Path | None,
+    datasets: str | None,
+    seeds: str,
+    backend: str,
+    results_dir: Path,
+    grid_specs: list[str],
+    n_folds: int,
+    *,
+    priors_file: Path | None,
+    **loop_settings,
 ) -> None:
     """`bench --grid/--folds`: run every grid point over every review x seed, then choose
     on K-1 groups of reviews and score on the held-out one (`screening.crossval`)."""
@@ -400,15 +383,8 @@ def _bench_grid(
         fold_of = review_folds([f.stem for f in files], n_folds)
         points = grid_points(parse_grid(grid_specs))
         priors = read_prior_table(priors_file) if priors_file is not None else None
-        base = dict(criteria_as_inclusion=criteria_as_inclusion, textless=textless, retrain=retrain)
         frames = []
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-        ) as progress:
+        with _simulations_progress() as progress:
             task = progress.add_task("simulations", total=len(points) * len(files) * len(seed_list))
             for point in points:
                 label = point_label(point)
@@ -420,10 +396,9 @@ def _bench_grid(
                     files,
                     seed_list,
                     backend=backend,
-                    query=query,
                     priors=priors,
                     on_result=done,
-                    **{**base, **point},
+                    **{**loop_settings, **point},
                 )
                 frame.insert(0, "point", label)
                 frames.append(frame)
@@ -444,6 +419,12 @@ def _bench_grid(
         highlight=False,
     )
     console.print(f"wrote {results_dir / f'{backend}-crossval.csv'} and .md")
+
+
+def _simulations_progress() -> Progress:
+    """The bar over a benchmark's simulations (its description names the one running)."""
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    return Progress(*columns, TimeElapsedColumn(), console=console)
 
 
 def _selected_files(folder: Path | None, datasets: str | None) -> list[Path]:

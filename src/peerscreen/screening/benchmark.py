@@ -208,16 +208,6 @@ def summary_markdown(summary: pd.DataFrame, *, backend: str, seeds: list[int], c
     )
 
 
-#: Loop settings `peerscreen bench --grid NAME=V1,V2` can vary, with how to read a value.
-GRID_SETTINGS: dict[str, Callable[[str], Any]] = {
-    "year_weight": float,
-    "year_ramp": int,
-    "criteria_as_inclusion": lambda v: _boolean(v),
-    "textless": str,
-    "retrain": str,
-}
-
-
 def _boolean(value: str) -> bool:
     lowered = value.strip().lower()
     if lowered in ("true", "on", "yes", "1"):
@@ -225,6 +215,16 @@ def _boolean(value: str) -> bool:
     if lowered in ("false", "off", "no", "0"):
         return False
     raise ValueError(value)
+
+
+#: Loop settings `peerscreen bench --grid NAME=V1,V2` can vary, with how to read a value.
+GRID_SETTINGS: dict[str, Callable[[str], Any]] = {
+    "year_weight": float,
+    "year_ramp": int,
+    "criteria_as_inclusion": _boolean,
+    "textless": str,
+    "retrain": str,
+}
 
 
 def parse_grid(specs: list[str]) -> dict[str, list]:
