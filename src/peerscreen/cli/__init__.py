@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from peerscreen import __version__
-from peerscreen.cli import compare, data, models, protocol, screen, serve, simulate, users
+from peerscreen.cli import bench, compare, data, models, protocol, screen, serve, simulate, users
 from peerscreen.cli._util import console
 
 app = typer.Typer(
@@ -38,6 +38,7 @@ models.register(app)
 screen.register(app)
 protocol.register(app)
 simulate.register(app)
+bench.register(app)
 compare.register(app)
 users.register(app)
 serve.register(app)

@@ -21,6 +21,7 @@ from peerscreen.cli import _keys
 from peerscreen.cli._prompts import ask_decision
 from peerscreen.cli._util import FORMAT_OPTION, NO_DEDUP_OPTION, console, err_console, user_errors
 from peerscreen.cli.data import print_import_report
+from peerscreen.cli.loop_options import LEARNER_OPTION
 from peerscreen.io.writers import write_records
 from peerscreen.paths import DEFAULT_CONFIG
 from peerscreen.review.authoring import protocol_origin
@@ -90,6 +91,7 @@ def init_command(
     backend: str = typer.Option(
         "tfidf-lr", "--backend", "-b", help=f"Model backend: {', '.join(sorted(BACKENDS))}."
     ),
+    learner: str = LEARNER_OPTION,
     query: str = typer.Option(
         "max", "--query", "-q", help=f"Query strategy: {', '.join(QUERY_STRATEGIES)}."
     ),
@@ -118,6 +120,7 @@ def init_command(
                 files,
                 config=config,
                 backend=backend,
+                learner=learner,
                 query=query,
                 seed=seed,
                 mode=mode,
@@ -130,9 +133,8 @@ def init_command(
     print_import_report(result)
     console.print(
         f"created [bold]{escape(str(project))}[/]: {result.n_records} records to screen "
-        f"(config {escape(str(config or DEFAULT_CONFIG))}, backend {backend}, query {query}"
-        + (", dual screening" if mode == "dual" else "")
-        + ")"
+        f"(config {escape(str(config or DEFAULT_CONFIG))}, backend {backend}, learner {learner}, "
+        f"query {query}" + (", dual screening" if mode == "dual" else "") + ")"
     )
     console.print(f"start screening: peerscreen screen next {escape(str(project))}")
 
@@ -448,7 +450,8 @@ def status_command(
     settings = status.settings
     console.print(
         f"model v{status.model_version}: {kind}{stale}; {status.n_decisions} decisions "
-        f"({status.n_undone} undone); backend {settings['backend']}, query {settings['query']}"
+        f"({status.n_undone} undone); backend {settings['backend']}, "
+        f"learner {settings.get('learner', 'svm')}, query {settings['query']}"
         + ("; trains on the criteria text too" if settings.get("criteria_as_inclusion") else "")
     )
     console.print(f"config {escape(settings['config'])} ({settings['config_hash']})")

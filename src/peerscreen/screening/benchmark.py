@@ -15,6 +15,7 @@ from peerscreen.io.readers import read_file
 from peerscreen.plots import recall_curve
 from peerscreen.reporting import markdown_table
 from peerscreen.screening.datasets import published_criteria
+from peerscreen.screening.learners import DEFAULT_LEARNER, get_learner
 from peerscreen.screening.simulation import SimulationResult, order_frame, simulate
 
 SUMMARY_COLUMNS = ("wss95", "wss100", "rrf10", "atd", "wall_seconds")
@@ -52,6 +53,7 @@ def result_row(result: SimulationResult) -> dict[str, Any]:
         "dataset": result.dataset,
         "seed": result.settings["seed"],
         "backend": result.settings["backend"],
+        "learner": result.settings.get("learner", DEFAULT_LEARNER),
         "query": result.settings["query"],
         "retrain": result.settings.get("retrain", "every"),
         "textless": result.settings.get("textless", "tied"),
@@ -121,6 +123,7 @@ def run_benchmark(
     seeds: list[int],
     *,
     backend: str = "tfidf-lr",
+    learner: str = DEFAULT_LEARNER,
     query: str = "max",
     output_dir: Path | None = None,
     priors: PriorTable | None = None,
@@ -133,6 +136,7 @@ def run_benchmark(
 ) -> pd.DataFrame:
     """Simulate each file x seed in this process (one start-up for the whole benchmark).
     Priors are drawn per seed, or taken from `priors` (see `read_prior_table`)."""
+    get_learner(learner)  # an unknown name fails before the first simulation
     if priors is not None:
         absent = [f"{f.stem} s{s}" for f in files for s in seeds if (f.stem, s) not in priors]
         if absent:
@@ -146,6 +150,7 @@ def run_benchmark(
                 records,
                 dataset=path.stem,
                 backend=backend,
+                learner=learner,
                 query=query,
                 seed=seed,
                 prior_ids=priors[(path.stem, seed)] if priors is not None else None,
@@ -219,6 +224,7 @@ def _boolean(value: str) -> bool:
 
 #: Loop settings `peerscreen bench --grid NAME=V1,V2` can vary, with how to read a value.
 GRID_SETTINGS: dict[str, Callable[[str], Any]] = {
+    "learner": str,
     "year_weight": float,
     "year_ramp": int,
     "criteria_as_inclusion": _boolean,

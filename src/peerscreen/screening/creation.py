@@ -33,6 +33,7 @@ from peerscreen.review.protocol import load_protocol
 from peerscreen.screening import schema
 from peerscreen.screening.database import Database, open_database
 from peerscreen.screening.learner import similarity_to
+from peerscreen.screening.learners import DEFAULT_LEARNER, get_learner
 from peerscreen.screening.project import ScreeningProject, open_project
 from peerscreen.screening.query import get_query
 from peerscreen.screening.store import ScreeningError, file_hash, jsonable, now
@@ -60,6 +61,7 @@ def create_project_in(
     config: str | Path | None = None,
     mode: str = "single",
     backend: str = "tfidf-lr",
+    learner: str = DEFAULT_LEARNER,
     query: str = "max",
     params: dict | None = None,
     seed: int = 0,
@@ -75,6 +77,7 @@ def create_project_in(
     if mode not in schema.MODES:
         raise ScreeningError(f"unknown screening mode '{mode}' (choose from single, dual)")
     resolved = get_backend(backend).params(params)  # validates the names early
+    get_learner(learner)
     get_query(query)
     config_path = Path(config) if config is not None else DEFAULT_CONFIG
     protocol = load_protocol(config_path)
@@ -84,6 +87,7 @@ def create_project_in(
         raise ScreeningError("no records to screen in " + ", ".join(map(str, files)))
     settings = {
         "backend": backend,
+        "learner": learner,
         "query": query,
         "seed": seed,
         "params": params or {},  # the overrides; the backend's defaults fill the rest
@@ -176,6 +180,7 @@ def create_project(
     config: str | Path | None = None,
     mode: str = "single",
     backend: str = "tfidf-lr",
+    learner: str = DEFAULT_LEARNER,
     query: str = "max",
     params: dict | None = None,
     seed: int = 0,
@@ -214,6 +219,7 @@ def create_project(
                 config=config,
                 mode=mode,
                 backend=backend,
+                learner=learner,
                 query=query,
                 params=params,
                 seed=seed,

@@ -17,6 +17,7 @@ No undersampling, which would throw away exclusions a reviewer paid for.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -232,6 +233,16 @@ class ActiveLearner:
     @property
     def n_records(self) -> int:
         return self.features.shape[0]
+
+    def variant(self, *, year_weight: float | None = None, year_ramp: int | None = None):
+        """A learner over the same feature matrix with the year block weighed otherwise
+        (`year_weight=0`: the words alone). `fusion.AdaptiveFusion` combines such variants
+        without building the TF-IDF matrix twice."""
+        twin = copy.copy(self)
+        twin._head = clone(self._head)
+        twin._set_year_scale(year_weight, year_ramp)
+        twin._calibration = None
+        return twin
 
     def scores(self, labelled: np.ndarray, labels: np.ndarray) -> np.ndarray | None:
         """The ranking score of every record given `labels` (0/1) at the `labelled` indices:

@@ -19,16 +19,16 @@ import sqlalchemy as sa
 
 from peerscreen.errors import PeerscreenError
 from peerscreen.screening import schema
-from peerscreen.screening.learner import ActiveLearner
+from peerscreen.screening.learners import ScreeningLearner, build_learner
 from peerscreen.screening.query import get_query
 from peerscreen.screening.store import Scores, ScreeningError, ScreeningRecord, now
 
 if TYPE_CHECKING:
     from peerscreen.screening.labels import LabelState
 
-#: Feature matrices by (project uid, backend, params, seed): the texts of a project never
+#: Learners by (project uid, backend, learner, params, seed): the texts of a project never
 #: change, so one process builds the matrix once however often it opens the project.
-_LEARNERS: dict[tuple, ActiveLearner] = {}
+_LEARNERS: dict[tuple, ScreeningLearner] = {}
 _LEARNERS_LOCK = threading.Lock()
 _MAX_CACHED_LEARNERS = 4
 
@@ -40,6 +40,11 @@ class ProjectModel:
     @property
     def backend(self) -> str:
         return self.settings["backend"]
+
+    @property
+    def learner_name(self) -> str:
+        """The screening learner (projects made before the registry used the SVM)."""
+        return self.settings.get("learner", "svm")
 
     @property
     def query(self) -> str:
@@ -102,17 +107,24 @@ class ProjectModel:
         texts: list[str] | None = None,
         years: list[int | None] | None = None,
         guides: list[str] | None = None,
-    ) -> ActiveLearner:
+    ) -> ScreeningLearner:
         """The active learner with its feature matrix, built once per process (from `texts`,
         `years` and `guides` if given, else read from the project)."""
         params = self.settings.get("params") or {}
-        key = (self.meta["project_id"], self.backend, json.dumps(params, sort_keys=True), self.seed)
+        key = (
+            self.meta["project_id"],
+            self.backend,
+            self.learner_name,
+            json.dumps(params, sort_keys=True),
+            self.seed,
+        )
         with _LEARNERS_LOCK:
             if key not in _LEARNERS:
                 while len(_LEARNERS) >= _MAX_CACHED_LEARNERS:
                     _LEARNERS.pop(next(iter(_LEARNERS)))
                 try:
-                    learner = ActiveLearner(
+                    learner = build_learner(
+                        self.learner_name,
                         texts if texts is not None else self.texts(),
                         backend=self.backend,
                         params=params,

@@ -45,7 +45,8 @@ import pandas as pd
 
 from peerscreen.errors import PeerscreenError
 from peerscreen.io.records import RecordSet
-from peerscreen.screening.learner import ActiveLearner, similarity_to
+from peerscreen.screening.learner import similarity_to
+from peerscreen.screening.learners import DEFAULT_LEARNER, build_learner
 from peerscreen.screening.query import get_query
 from peerscreen.screening.stopping import STOPPING_RULES, first_stop
 
@@ -198,6 +199,7 @@ def simulate(
     *,
     dataset: str = "",
     backend: str = "tfidf-lr",
+    learner: str = DEFAULT_LEARNER,
     params: dict | None = None,
     query: str = "max",
     prior_included: int = 1,
@@ -242,7 +244,8 @@ def simulate(
         priors = choose_priors(truth, prior_included, prior_excluded, seed)
 
     texts = records.texts()
-    learner = ActiveLearner(
+    model = build_learner(
+        learner,
         texts,
         backend=backend,
         params=params,
@@ -275,20 +278,20 @@ def simulate(
         if model_scores is None or retrain_due(
             retrain, len(known), since_fit, int(truth[known[-1]])
         ):
-            model_scores = learner.scores(np.array(known), truth[known])
+            model_scores = model.scores(np.array(known), truth[known])
             since_fit = 0
         since_fit += 1
         # no inclusion (or no exclusion) seen yet: rank by the criteria
         scores = prior_scores if model_scores is None else model_scores
         pick = None
         if textless == "when-dry":
-            pick = _textless_pick(learner.has_text, labelled, text_hits, truth[known])
+            pick = _textless_pick(model.has_text, labelled, text_hits, truth[known])
         if pick is None:
-            hidden = labelled | ~learner.has_text if textless == "when-dry" else labelled
+            hidden = labelled | ~model.has_text if textless == "when-dry" else labelled
             if hidden.all():  # only textless records left
                 hidden = labelled
             pick = int(strategy(scores, hidden, rng)[0])
-            if learner.has_text[pick]:
+            if model.has_text[pick]:
                 text_hits.append(int(truth[pick]))
         labelled[pick] = True
         known.append(pick)
@@ -311,6 +314,7 @@ def simulate(
         record_ids=ids,
         settings={
             "backend": backend,
+            "learner": learner,
             "query": query,
             "seed": seed,
             "prior_ids": [ids[i] for i in priors],
@@ -319,7 +323,7 @@ def simulate(
             "retrain": retrain,
             "textless": textless,
             "criteria_as_inclusion": bool(guide_text),
-            "year_features": learner.uses_years,
+            "year_features": model.uses_years,
             "year_weight": year_weight,
             "year_ramp": year_ramp,
         },
