@@ -9,6 +9,14 @@ with one random inclusion and one random exclusion as priors (the ASReview colum
 only a reference; compare variants with each other). Records carry year, journal, keywords
 and MeSH for the metadata variants.
 
+Cross-review validation of variants already run (their out/VARIANT.csv files):
+
+    .venv/bin/python benchmarks/loop_lab/harness.py --folds 3 base prod emp20
+
+splits the reviews into the same K fixed groups as `peerscreen bench --folds K`, chooses the
+variant with the best mean WSS@95 on the other groups for each group, and prints each
+variant's in-sample mean beside the held-out mean of that choice (screening.crossval).
+
 VARIANT names a function in variants.py (or module:function) that takes (data, seed) and
 returns an object with `scores(labelled_indices, labels)`. Prints per-dataset WSS@95
 against ASReview's (benchmarks/asreview/results.csv) and a summary line; rows go to
@@ -143,7 +151,27 @@ def run_one(args):
     )
 
 
+def crossval(n_folds, variants):
+    """The cross-review table over variants' saved rows (each variant one grid point)."""
+    from peerscreen.screening.crossval import cross_review_table, crossval_markdown, review_folds
+
+    tag = os.environ.get("TAG", "")
+    frames = []
+    for variant in variants:
+        path = OUT / f"{variant.replace(':', '_')}{tag}.csv"
+        if not path.exists():
+            sys.exit(f"{path}: no rows for {variant}; run `harness.py {variant}` first")
+        frames.append(pd.read_csv(path).assign(point=variant))
+    results = pd.concat(frames, ignore_index=True)
+    folds = review_folds(sorted(results["dataset"].unique()), n_folds)
+    table = cross_review_table(results, folds)
+    print(crossval_markdown(table, folds, command="harness.py " + " ".join(sys.argv[1:])))
+
+
 def main():
+    if sys.argv[1] == "--folds":
+        crossval(int(sys.argv[2]), sys.argv[3:])
+        return
     variant = sys.argv[1]
     procs = int(sys.argv[2]) if len(sys.argv) > 2 else 2
     names = (

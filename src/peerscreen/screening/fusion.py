@@ -46,12 +46,17 @@ class AdaptiveFusion:
     and its feature flags (`has_text`, `uses_years`) are the learner's."""
 
     def __init__(
-        self, members: Mapping[str, ActiveLearner], *, sharpness: float = DEFAULT_SHARPNESS
+        self,
+        members: Mapping[str, ActiveLearner],
+        *,
+        sharpness: float = DEFAULT_SHARPNESS,
+        window: int | None = None,
     ):
         if not members:
             raise ValueError("AdaptiveFusion needs at least one member")
         self.members = dict(members)
         self.sharpness = sharpness
+        self.window = window
         self.primary = next(iter(self.members.values()))
         self.has_text = self.primary.has_text
         self.uses_years = self.primary.uses_years
@@ -81,10 +86,11 @@ class AdaptiveFusion:
     def weights(self) -> dict[str, float]:
         """Each member's weight from its AUC on the labelled history (equal until the
         history holds both classes)."""
-        labels = np.array(self._history_labels)
+        start = 0 if self.window is None else max(0, len(self._history_labels) - self.window)
+        labels = np.array(self._history_labels[start:])
         if len(labels) == 0 or labels.min() == labels.max():
             return {name: 1.0 for name in self.members}
-        aucs = {name: roc_auc_score(labels, r) for name, r in self._history_ranks.items()}
+        aucs = {name: roc_auc_score(labels, r[start:]) for name, r in self._history_ranks.items()}
         best = max(aucs.values())
         return {name: float(np.exp(self.sharpness * (auc - best))) for name, auc in aucs.items()}
 

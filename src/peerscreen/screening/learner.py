@@ -26,6 +26,7 @@ import pandas as pd
 from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import normalize
 from sklearn.svm import LinearSVC
 
@@ -104,7 +105,7 @@ class BalancedLinearSVM(ClassifierMixin, BaseEstimator):
         column_scale = self._column_scale(X.shape[1], int((y == 1).sum()))
         if column_scale is not None:
             X = _scale_columns(X, column_scale)
-        self.svm_ = LinearSVC(C=self.C, tol=self.tol, random_state=self.random_state)
+        self.svm_ = self._estimator()
         self.svm_.fit(X, y, sample_weight=balanced_weights(y, self.ratio))
         # Fold the column scale into the weights, so the model scores unscaled features.
         self.coef_ = self.svm_.coef_ * (1.0 if column_scale is None else column_scale)
@@ -115,12 +116,46 @@ class BalancedLinearSVM(ClassifierMixin, BaseEstimator):
     def decision_function(self, X: Any) -> np.ndarray:
         return np.asarray(X @ self.coef_[0]).ravel() + self.intercept_[0]
 
+    def _estimator(self) -> Any:
+        return LinearSVC(C=self.C, tol=self.tol, random_state=self.random_state)
+
     def _column_scale(self, n_columns: int, n_included: int) -> np.ndarray | None:
         if self.metadata_start is None or self.metadata_start >= n_columns:
             return None
         scale = np.ones(n_columns)
         scale[self.metadata_start :] = self.metadata_scale(n_included)
         return scale
+
+
+class BalancedLogistic(BalancedLinearSVM):
+    """L2 logistic regression on the same `balanced_weights` and column scale: the model of
+    Cormack & Grossman's continuous active learning (CAL), a second opinion for
+    `fusion.AdaptiveFusion` that errs differently from the SVM's hinge."""
+
+    def __init__(
+        self,
+        C: float = 1.0,
+        ratio: float = 9.8,
+        tol: float = 1e-3,
+        random_state: int | None = None,
+        metadata_start: int | None = None,
+        metadata_weight: float = 0.0,
+        metadata_ramp: int = 5,
+    ):
+        super().__init__(
+            C=C,
+            ratio=ratio,
+            tol=tol,
+            random_state=random_state,
+            metadata_start=metadata_start,
+            metadata_weight=metadata_weight,
+            metadata_ramp=metadata_ramp,
+        )
+
+    def _estimator(self) -> Any:
+        return LogisticRegression(
+            C=self.C, tol=self.tol, solver="liblinear", random_state=self.random_state
+        )
 
 
 def _scale_columns(X: Any, scale: np.ndarray) -> Any:
@@ -234,12 +269,21 @@ class ActiveLearner:
     def n_records(self) -> int:
         return self.features.shape[0]
 
-    def variant(self, *, year_weight: float | None = None, year_ramp: int | None = None):
-        """A learner over the same feature matrix with the year block weighed otherwise
+    def variant(
+        self,
+        *,
+        year_weight: float | None = None,
+        year_ramp: int | None = None,
+        head: Any | None = None,
+    ) -> ActiveLearner:
+        """A learner over the same feature matrix with another head (a `BalancedLinearSVM`
+        kind, so it knows where the year block starts) or the year block weighed otherwise
         (`year_weight=0`: the words alone). `fusion.AdaptiveFusion` combines such variants
         without building the TF-IDF matrix twice."""
         twin = copy.copy(self)
-        twin._head = clone(self._head)
+        twin._head = clone(self._head if head is None else head)
+        if head is not None and "metadata_start" in self._head.get_params():
+            twin._head.set_params(metadata_start=self._head.get_params()["metadata_start"])
         twin._set_year_scale(year_weight, year_ramp)
         twin._calibration = None
         return twin

@@ -18,7 +18,7 @@ import numpy as np
 
 from peerscreen.errors import PeerscreenError
 from peerscreen.screening.fusion import DEFAULT_SHARPNESS, AdaptiveFusion
-from peerscreen.screening.learner import ActiveLearner, LearnerScores
+from peerscreen.screening.learner import ActiveLearner, BalancedLogistic, LearnerScores
 
 
 class ScreeningLearner(Protocol):
@@ -77,12 +77,17 @@ def _svm_words(texts: list[str], **options: Any) -> ActiveLearner:
     return ActiveLearner(texts, **options)
 
 
-def _fusion(sharpness: float) -> Callable[..., ScreeningLearner]:
+def _fusion(sharpness: float, *, with_lr: bool = False) -> Callable[..., ScreeningLearner]:
     def build(texts: list[str], **options: Any) -> ScreeningLearner:
         with_year = ActiveLearner(texts, **options)
-        if not with_year.uses_years:  # no year block to weigh: nothing to fuse
+        if not with_year.uses_years and not with_lr:  # no year block to weigh: nothing to fuse
             return with_year
-        members = {"words+year": with_year, "words": with_year.variant(year_weight=0.0)}
+        members: dict[str, ScreeningLearner] = {"words+year": with_year}
+        if with_year.uses_years:
+            members["words"] = with_year.variant(year_weight=0.0)
+        if with_lr:
+            seed = options.get("seed", 0)
+            members["lr-words"] = with_year.variant(head=BalancedLogistic(random_state=seed))
         return AdaptiveFusion(members, sharpness=sharpness)
 
     return build
@@ -118,5 +123,12 @@ register_learner(
         "fusion-sharp",
         "as fusion, but leaning harder on the member that ranks this review better",
         _fusion(40.0),
+    )
+)
+register_learner(
+    LearnerSpec(
+        "fusion-lr",
+        "as fusion, with a third member: logistic regression on the words (CAL's model)",
+        _fusion(DEFAULT_SHARPNESS, with_lr=True),
     )
 )
