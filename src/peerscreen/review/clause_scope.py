@@ -25,8 +25,12 @@ outcomes still count in a concession: the clause is still about that topic).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from peerscreen.review.phrases import PhraseIndex
+from peerscreen.review.token_doc import TokenDoc
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -40,9 +44,18 @@ _KINDS = ("concessive", "contrastive", "restrictive")
 
 
 class ClauseScope:
-    """The `[scope]` rules compiled for one spaCy vocab. Build once per flagger."""
+    """The `[scope]` rules compiled for one spaCy vocab. Build once per flagger.
 
-    def __init__(self, nlp: Language, scope: Scope):
+    The markers are found by a `PhraseMatcher` in a spaCy Doc, and by a `PhraseIndex` of
+    the same phrases (cut by `tokenizer`, spaCy's tokens) in a `TokenDoc`."""
+
+    def __init__(
+        self,
+        nlp: Language,
+        scope: Scope,
+        *,
+        tokenizer: Callable[[str], tuple[str, ...]] | None = None,
+    ):
         from spacy.matcher import PhraseMatcher
 
         self.scope = scope
@@ -51,6 +64,10 @@ class ClauseScope:
             phrases = getattr(scope, kind)
             if phrases:
                 self.matcher.add(kind, [nlp.make_doc(p) for p in phrases])
+        tokenizer = tokenizer or (lambda p: tuple(t.lower_ for t in nlp.make_doc(p)))
+        self.index = PhraseIndex(
+            {kind: getattr(scope, kind) for kind in _KINDS}, tokenizer=tokenizer, acronyms=False
+        )
         self._strings = nlp.vocab.strings
         self.coordinators = {c.lower() for c in scope.coordinators}
         self.breaks = {b.lower() for b in scope.clause_breaks}
@@ -59,14 +76,18 @@ class ClauseScope:
     def active(self) -> bool:
         return bool(self.scope.concessive or (self.scope.contrastive and self.scope.restrictive))
 
-    def cues(self, doc: Doc) -> Clauses | None:
+    def cues(self, doc: Doc | TokenDoc) -> Clauses | None:
         """The markers in `doc` (which must have sentence bounds), or None when it has
         none: then no hit can be out of scope."""
         if not self.active:
             return None
         found: dict[str, list[tuple[int, int]]] = defaultdict(list)
-        for match_id, start, end in self.matcher(doc):
-            found[self._strings[match_id]].append((start, end))
+        if isinstance(doc, TokenDoc):
+            for kind, start, end in self.index.find(doc, longest=False):
+                found[kind].append((start, end))
+        else:
+            for match_id, start, end in self.matcher(doc):
+                found[self._strings[match_id]].append((start, end))
         if not found.get("concessive") and not found.get("contrastive"):
             return None
         return Clauses(doc, dict(found), self)
@@ -76,7 +97,7 @@ class ClauseScope:
 class Clauses:
     """One doc's scope markers (token spans by kind) and the tests on a hit's tokens."""
 
-    doc: Doc
+    doc: Doc | Any  # a spaCy Doc or a `TokenDoc`
     found: dict[str, list[tuple[int, int]]]
     rules: ClauseScope
 

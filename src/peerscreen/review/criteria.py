@@ -30,9 +30,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from peerscreen.review.clause_scope import ClauseScope
+from peerscreen.review.phrases import PhraseIndex
 from peerscreen.review.protocol import Cues, Protocol, Scope
 from peerscreen.review.sentences import TITLE_SEPARATOR as _TITLE_SEPARATOR
 from peerscreen.review.sentences import Sentence, record_text, sentences
+from peerscreen.review.token_doc import TokenCache, TokenDoc
+from peerscreen.review.token_matcher import TokenPatterns, supports
 
 __all__ = ["CriteriaFlagger", "CriteriaResult", "Flag", "record_text"]
 
@@ -126,6 +129,8 @@ class CriteriaFlagger:
         self.phrases = PhraseMatcher(self.nlp.vocab, attr="LOWER")
         self.negation = PhraseMatcher(self.nlp.vocab, attr="LOWER")
         self._rules = {rule.code: rule for rule in protocol.exclusion}
+        self._cues: dict[str, list[str]] = {}
+        self._patterns: TokenPatterns | None = TokenPatterns()
         for rule in protocol.exclusion:
             if not rule.metadata:
                 self._add(f"exclusion:{rule.code}", rule)
@@ -141,20 +146,36 @@ class CriteriaFlagger:
         for kind, phrases in (("before", neg.before), ("after", neg.after)):
             if phrases:
                 self.negation.add(kind, [self.nlp.make_doc(p) for p in phrases])
+        # the same phrases over spaCy's tokens kept as lists (`flag_many`, no Doc)
+        self._tokens = TokenCache(self.nlp, self._sentencizer.punct_chars)
+        # one index, one pass over a doc: the cues, then the negation cues under "negation:"
+        lexicons = {**self._cues, "negation:before": neg.before, "negation:after": neg.after}
+        self._phrase_index = PhraseIndex(lexicons, tokenizer=self._lower_tokens, acronyms=False)
         self._terminators = {t.lower() for t in neg.terminators}
         self._window = neg.window
         # a model pickled before `[scope]` existed holds a protocol without the field
-        self._scope = ClauseScope(self.nlp, getattr(protocol, "scope", None) or Scope())
+        self._scope = ClauseScope(
+            self.nlp, getattr(protocol, "scope", None) or Scope(), tokenizer=self._lower_tokens
+        )
         evidence = getattr(protocol, "evidence", None)
         self._flags_in_background = bool(evidence and evidence.flags_in_background)
 
     def _add(self, key: str, cues: Cues) -> None:
         if cues.phrases:
             self.phrases.add(key, [self.nlp.make_doc(p) for p in cues.phrases])
+            self._cues[key] = list(cues.phrases)
         if cues.patterns:
             self.matcher.add(key, cues.patterns)
             for pattern in cues.patterns:
                 self._gate.add(key, pattern)
+            if self._patterns is not None and all(supports(p) for p in cues.patterns):
+                self._patterns.add(key, cues.patterns)
+            else:  # a pattern only spaCy's Matcher runs: flag_many takes the spaCy path
+                self._patterns = None
+
+    def _lower_tokens(self, phrase: str) -> tuple[str, ...]:
+        """A phrase's tokens as the PhraseMatchers see them (spaCy's, lower case)."""
+        return tuple(t.lower_ for t in self.nlp.make_doc(phrase))
 
     # -- public API ----------------------------------------------------------------------
     def flag(
@@ -166,7 +187,10 @@ class CriteriaFlagger:
         language: str | None = None,
     ) -> CriteriaResult:
         text = record_text(title, abstract)
-        return self._result(self.nlp(text), len(title or ""), year, language, text=text)
+        doc = self.nlp(text)
+        return self._result(
+            doc, len(title or ""), year, language, self._spacy_matches(doc), text=text
+        )
 
     def flag_many(
         self,
@@ -178,61 +202,98 @@ class CriteriaFlagger:
     ) -> list[CriteriaResult]:
         """Flag many records: the same results as `flag` on each, several times faster.
 
-        Two shortcuts, neither of which changes a result: each doc goes through only the
-        token patterns that could match it (`PatternGate`: the full `Matcher` costs more
-        than the rest of the rules together), and the sentencizer only runs when sentence
-        bounds are read (an exclusion hit's sentence, or a negation scope). `batch_size` is
-        kept for callers; tokenising needs no batches.
+        `flag` runs spaCy (a `Doc`, its Matcher, PhraseMatchers and sentencizer); here the
+        same tokens come from `TokenCache` as lists, phrases are looked up in dictionaries
+        of token tuples and token patterns run in Python (`TokenPatterns`), and sentence
+        bounds are only computed when read (an exclusion hit's sentence, or a negation
+        scope). A protocol with a token pattern `TokenPatterns` does not support takes the
+        spaCy path, with `PatternGate` (only the patterns that could match a doc run).
+        `batch_size` is kept for callers; tokenising needs no batches.
         """
         n = len(titles)
         years = years if years is not None else [None] * n
         languages = languages if languages is not None else [None] * n
-        texts = [record_text(t, a) for t, a in zip(titles, abstracts, strict=True)]
         results = []
-        for text, title, year, language in zip(texts, titles, years, languages, strict=True):
-            doc = self.nlp.make_doc(text)
-            matches = self._gate.matcher_for(doc, self.matcher)(doc)
+        for title, abstract, year, language in zip(
+            titles, abstracts, years, languages, strict=True
+        ):
+            text = record_text(title, abstract)
+            if self._patterns is None:
+                doc = self.nlp.make_doc(text)
+                matcher = self._gate.matcher_for(doc, self.matcher)
+                matches = self._spacy_matches(doc, matcher)
+                negations = None
+            else:
+                doc = self._tokens.doc(text)
+                matches = self._patterns.find(doc)
+                negations = defaultdict(list)
+                for key, start, end in self._phrase_index.find(doc, longest=False):
+                    if key.startswith("negation:"):
+                        negations[key[9:]].append((start, end))
+                    else:
+                        matches.append((key, start, end))
             results.append(
                 self._result(
-                    doc, len(title or ""), year, language, matches, sentenced=False, text=text
+                    doc,
+                    len(title or ""),
+                    year,
+                    language,
+                    matches,
+                    sentenced=False,
+                    text=text,
+                    negations=negations,
                 )
             )
         return results
 
     # -- internals -----------------------------------------------------------------------
+    def _spacy_matches(self, doc: Doc, matcher=None) -> list[tuple[str, int, int]]:
+        """The token-pattern and phrase matches in a spaCy doc, as (key, start, end)."""
+        strings = self.nlp.vocab.strings
+        found = [*(matcher or self.matcher)(doc), *self.phrases(doc)]
+        return [(strings[match_id], start, end) for match_id, start, end in found]
+
     def _result(
         self,
-        doc: Doc,
+        doc: Doc | TokenDoc,
         title_chars: int,
         year: int | None,
         language: str | None,
-        matches: list[tuple[int, int, int]] | None = None,
+        matches: list[tuple[str, int, int]] | None = None,
         *,
         sentenced: bool = True,
         text: str | None = None,
+        negations: dict[str, list[tuple[int, int]]] | None = None,
     ) -> CriteriaResult:
-        """The rules' verdict on one doc. `matches` are the token-pattern matches when the
-        caller has them; `sentenced=False` for a doc not yet through the sentencizer (it
-        is run here, only if an exclusion hit or a negation cue needs sentence bounds). `text`
-        is the doc's text when the caller has it (`Doc.text` rebuilds it token by token)."""
+        """The rules' verdict on one doc (a spaCy Doc or a `TokenDoc`). `matches` are its
+        token-pattern and phrase matches (key, start, end), found here when None;
+        `sentenced=False` for a doc not yet through the sentencizer (it is run here, only if
+        an exclusion hit or a negation cue needs sentence bounds). `text` is the doc's text
+        when the caller has it (`Doc.text` rebuilds it token by token), `negations` its
+        negation cues when found."""
         result = CriteriaResult()
         hits: dict[str, list[tuple[int, int]]] = defaultdict(list)
-        if matches is None:
-            matches = self.matcher(doc)
-        strings = self.nlp.vocab.strings
-        for match_id, start, end in [*matches, *self.phrases(doc)]:
-            hits[strings[match_id]].append((start, end))
-        negations = self._negation_cues(doc)
+        if matches is None:  # a spaCy doc from elsewhere (`spacy_component`)
+            matches = self._spacy_matches(doc)
+        for key, start, end in matches:
+            hits[key].append((start, end))
+        if negations is None:
+            negations = self._negation_cues(doc)
         has_exclusions = any(k.startswith("exclusion:") for k in hits)
         if not sentenced and (negations or has_exclusions):
-            self._sentencizer(doc)
+            if isinstance(doc, TokenDoc):
+                doc.sentencize()
+            else:
+                self._sentencizer(doc)
             sentenced = True
         if sentenced:
             _title_is_a_sentence(doc, title_chars)
         clauses = self._scope.cues(doc) if has_exclusions else None
         exclusion_hits: dict[str, list[Flag]] = defaultdict(list)
         population_at: dict[str, list[int]] = {}  # live population cues' character offsets
-        for key, spans in hits.items():
+        # keys in one order whatever found them first (the lists of negated, out-of-scope
+        # and background hits come out in it)
+        for key, spans in sorted(hits.items()):
             kind, _, code = key.partition(":")
             spans = _longest_first(spans)
             if kind == "exclusion":
@@ -423,12 +484,19 @@ def _combine(flags: list[Flag]) -> Flag:
     return replace(best, confidence=round(confidence, 3))
 
 
-def _title_is_a_sentence(doc: Doc, title_chars: int) -> None:
+def _title_is_a_sentence(doc: Doc | TokenDoc, title_chars: int) -> None:
     """Start a sentence where the abstract starts: titles seldom end with a full stop, and
     without this the title's sentence would run on into the abstract's first one."""
     from spacy.attrs import IDX, SENT_START
 
     boundary = title_chars + len(_TITLE_SEPARATOR)
+    if isinstance(doc, TokenDoc):
+        first = bisect.bisect_left(doc.starts, boundary)
+        marks = doc.sent_starts
+        separator = 0 < first < len(doc) and doc.spaces[first - 1]
+        if marks is not None and separator and doc.starts[first - 1] <= title_chars:
+            marks[first] = True
+        return
     first = int(np.searchsorted(doc.to_array(IDX), boundary))  # token offsets are sorted
     if not 0 < first < len(doc):
         return

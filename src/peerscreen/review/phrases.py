@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Protocol
 
 _TOKEN = re.compile(r"[^\W_]+|[^\w\s]|_")
 #: An acronym cue matched case-sensitively ("RAS", not "ras").
@@ -46,6 +47,17 @@ def tokenize(text: str) -> tuple[str, ...]:
     return tuple(m.group(0).lower() for m in _TOKEN.finditer(text))
 
 
+class Tokenized(Protocol):
+    """What `PhraseIndex.find` reads: lower-case tokens (and, for acronym cues, the text
+    and each token's character offsets). `Tokens` and `token_doc.TokenDoc` are such."""
+
+    text: str
+    lower: list[str]
+    starts: list[int]
+
+    def __len__(self) -> int: ...
+
+
 class PhraseIndex:
     """Phrases under keys, looked up by first token; `find` returns the longest match at each
     position per key, as (key, first token, end token).
@@ -54,14 +66,24 @@ class PhraseIndex:
     so a common first word ("were", "to") costs one lookup per length, not one comparison
     per phrase."""
 
-    def __init__(self, phrases: Mapping[str, Iterable[str]]):
+    def __init__(
+        self,
+        phrases: Mapping[str, Iterable[str]],
+        *,
+        tokenizer: Callable[[str], tuple[str, ...]] = tokenize,
+        acronyms: bool = True,
+    ):
+        """`tokenizer` cuts a phrase into lower-case tokens as the texts are cut (spaCy's
+        tokens for `criteria`); `acronyms=False` matches acronym cues in any case too, as
+        spaCy's `PhraseMatcher(attr="LOWER")` does."""
         table: dict[str, dict[int, dict[tuple[str, ...], list[tuple[str, str | None]]]]] = {}
         for key, items in phrases.items():
             for phrase in items:
-                tokens = tokenize(phrase)
+                tokens = tokenizer(phrase)
                 if not tokens:
                     continue
-                exact = phrase if _ACRONYM.fullmatch(phrase) and phrase.isupper() else None
+                acronym = acronyms and _ACRONYM.fullmatch(phrase) and phrase.isupper()
+                exact = phrase if acronym else None
                 by_length = table.setdefault(tokens[0], {})
                 by_length.setdefault(len(tokens), {}).setdefault(tokens, []).append((key, exact))
         self._first = {
@@ -69,7 +91,9 @@ class PhraseIndex:
             for word, by_length in table.items()
         }
 
-    def find(self, tokens: Tokens) -> list[tuple[str, int, int]]:
+    def find(self, tokens: Tokenized, *, longest: bool = True) -> list[tuple[str, int, int]]:
+        """Matches as (key, first token, end token); `longest=False`: every match, as
+        spaCy's `PhraseMatcher` gives them (nested ones too), ordered by position."""
         lower, n = tokens.lower, len(tokens)
         found: list[tuple[str, int, int]] = []
         first = self._first
@@ -86,11 +110,18 @@ class PhraseIndex:
                     continue
                 for key, exact in entries:
                     if exact is not None:
-                        written = tokens.text[tokens.starts[i] : tokens.ends[end - 1]]
+                        written = tokens.text[tokens.starts[i] : _end_char(tokens, end - 1)]
                         if written.replace(" ", "") != exact.replace(" ", ""):
                             continue
                     found.append((key, i, end))
+        if not longest:
+            return sorted(set(found), key=lambda k: (k[1], k[2], k[0]))
         return _longest_per_key(found)
+
+
+def _end_char(tokens: Tokenized, i: int) -> int:
+    ends = getattr(tokens, "ends", None)
+    return ends[i] if ends is not None else tokens.end_char(i)  # type: ignore[attr-defined]
 
 
 def _longest_per_key(found: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:

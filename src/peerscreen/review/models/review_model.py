@@ -211,12 +211,14 @@ class ReviewModel:
         (`EvidenceGate`): a cue of it outside background sentences, and for outcomes a
         score at or above the domain's floor too."""
         frame = records.frame if isinstance(records, RecordSet) else records
-        matrix, results = self.transform(frame)
         gate = self.evidence_gate
+        # the evidence pass first: it splits each record into sentences with the tokens it
+        # has anyway, and the criteria rules then read the same split from the cache
         found = [
             gate.scan(t if isinstance(t, str) else None, a if isinstance(a, str) else None)
             for t, a in zip(_texts(frame, "title"), _texts(frame, "abstract"), strict=True)
         ]
+        matrix, results = self.transform(frame)
         out = pd.DataFrame(index=range(matrix.shape[0]))
         if with_inclusion:
             p = self.predict_inclusion(matrix)
