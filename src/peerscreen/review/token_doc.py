@@ -31,6 +31,8 @@ from itertools import chain
 from operator import attrgetter
 from typing import Any
 
+from spacy.attrs import LIKE_NUM
+
 #: A run of other characters with the single space after it (spaCy's trailing space, not a
 #: token), or a run of white space.
 _RUNS = re.compile(r"\S+ ?|\s+")
@@ -52,6 +54,17 @@ class _Run:
         self.numbers = tuple(t.like_num for t in tokens)
         self.spaces = tuple(t.is_space for t in tokens)
 
+    @classmethod
+    def plain(cls, texts: tuple[str, ...], kinds: tuple[int, ...], numbers: tuple[bool, ...],
+              length: int) -> _Run:  # fmt: skip
+        """A run whose tokens are known without spaCy (`TokenCache._plain`)."""
+        self = cls.__new__(cls)
+        self.length = length
+        self.starts = (0, len(texts[0]))[: len(texts)]
+        self.orth, self.lower = texts, tuple(t.lower() for t in texts)
+        self.kinds, self.numbers, self.spaces = kinds, numbers, (False,) * len(texts)
+        return self
+
 
 _LOWER = attrgetter("lower")
 
@@ -66,6 +79,8 @@ class TokenCache:
         self.nlp = nlp
         self.punct_chars = punct_chars
         self._runs: dict[str, _Run] = {}
+        self._specials = frozenset(nlp.tokenizer.rules)
+        self._like_num = nlp.vocab.lex_attr_getters[LIKE_NUM]
 
     def doc(self, text: str) -> TokenDoc:
         runs = self._runs
@@ -77,6 +92,24 @@ class TokenCache:
             self._tokenize(missing)
         return TokenDoc(text, [runs[piece] for piece in pieces])
 
+    def _plain(self, run: str, length: int) -> _Run | None:
+        """Most new runs, without calling spaCy: a word of letters that is no special case
+        is one token (spaCy's affix rules are all about punctuation, digits and symbols),
+        and so is it before a closing ",", ";", ":" or ")" (always a suffix), or before
+        "." after a lower-case ASCII letter (spaCy's suffix rule; "vs." and the like are special
+        cases). None for any other run."""
+        if run in self._specials:
+            return None
+        if run.isalpha():
+            return _Run.plain((run,), (0,), (bool(self._like_num(run)),), length)
+        word, last = run[:-1], run[-1]
+        if not word.isalpha() or word in self._specials:
+            return None
+        if last in ",;:)" or (last == "." and "a" <= word[-1] <= "z"):
+            kind = 1 if last in self.punct_chars else 2
+            return _Run.plain((word, last), (0, kind), (bool(self._like_num(word)), False), length)
+        return None
+
     def _tokenize(self, pieces: set[str]) -> None:
         """Tokenize new pieces: runs of white space one by one, the others in one call, as
         one text with a space between runs (each run's tokens are those it has alone)."""
@@ -85,8 +118,13 @@ class TokenCache:
             if piece.isspace():
                 tokens = list(self.nlp.make_doc(piece))
                 self._runs[piece] = _Run(tokens, self.punct_chars, len(piece))
-            else:  # "word " is the word and its trailing space
-                words.append((piece, piece[:-1] if piece[-1] == " " else piece))
+                continue
+            run = piece[:-1] if piece[-1] == " " else piece  # "word ": the word, its space
+            plain = self._plain(run, len(piece))
+            if plain is not None:
+                self._runs[piece] = plain
+            else:
+                words.append((piece, run))
         if not words:
             return
         doc = self.nlp.make_doc(" ".join(run for _, run in words))
