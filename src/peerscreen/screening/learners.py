@@ -132,3 +132,44 @@ register_learner(
         _fusion(DEFAULT_SHARPNESS, with_lr=True),
     )
 )
+
+
+def _svm_and_lr(texts: list[str], **options: Any) -> ScreeningLearner:
+    """The SVM and a logistic regression, both over the words and the year, fused with equal
+    weights: two losses over the same features, so the year block stays in both."""
+    svm = ActiveLearner(texts, **options)
+    if not svm.uses_years:
+        head = BalancedLogistic(C=5.0, random_state=options.get("seed", 0))
+    else:
+        head = BalancedLogistic(
+            C=5.0,
+            random_state=options.get("seed", 0),
+            metadata_weight=svm._head.get_params()["metadata_weight"],
+            metadata_ramp=svm._head.get_params()["metadata_ramp"],
+        )
+    return AdaptiveFusion({"svm": svm, "lr": svm.variant(head=head)}, sharpness=0.0)
+
+
+def _fusion_window(texts: list[str], **options: Any) -> ScreeningLearner:
+    with_year = ActiveLearner(texts, **options)
+    if not with_year.uses_years:
+        return with_year
+    members = {"words+year": with_year, "words": with_year.variant(year_weight=0.0)}
+    return AdaptiveFusion(members, sharpness=40.0, window=50)
+
+
+register_learner(
+    LearnerSpec(
+        "svm-lr",
+        "the SVM and a logistic regression (C 5), both over the words and the year, "
+        "rank-fused with equal weights",
+        _svm_and_lr,
+    )
+)
+register_learner(
+    LearnerSpec(
+        "fusion-window",
+        "as fusion, weights from the last 50 labels only and leaning harder (sharpness 40)",
+        _fusion_window,
+    )
+)
