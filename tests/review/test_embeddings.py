@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from peerscreen.review.embeddings import EmbeddingCache, embed, minilm_available
-from peerscreen.screening.learner import similarity_to
+from peerscreen.screening.cold_start import similarity_to
 
 pytestmark = pytest.mark.skipif(not minilm_available(), reason="transformers extra not installed")
 

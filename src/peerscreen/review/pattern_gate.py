@@ -37,6 +37,8 @@ from spacy.matcher import Matcher
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
+from peerscreen.review.token_matcher import token_forms
+
 #: Columns of `Doc.to_array([LOWER, LIKE_NUM])`.
 _LOWER_COLUMN, _LIKE_NUM_COLUMN = 0, 1
 
@@ -136,15 +138,9 @@ class PatternGate:
         self._table = None
 
     def _condition(self, spec: dict) -> _Condition | None:
-        for name in ("LOWER", "ORTH", "TEXT"):
-            value = spec.get(name)
-            if isinstance(value, dict) and "IN" in value:
-                value = value["IN"]
-            if isinstance(value, str):
-                value = [value]
-            if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
-                forms = value if name == "LOWER" else [v.lower() for v in value]
-                return _Condition(_LOWER_COLUMN, tuple(self.vocab.strings.add(v) for v in forms))
+        forms = token_forms(spec)
+        if forms:
+            return _Condition(_LOWER_COLUMN, tuple(self.vocab.strings.add(v) for v in forms))
         if spec.get("LIKE_NUM") is True:
             return _Condition(_LIKE_NUM_COLUMN)
         return None

@@ -165,20 +165,21 @@ def _anchor(pattern: Sequence[dict]) -> tuple[int, list[str]] | None:
         op = spec.get("OP")
         if op == "?":
             return None
-        forms = _forms(spec) if op is None else None
+        forms = token_forms(spec) if op is None else None
         if forms is not None:
             return position, forms
     return None
 
 
-def _forms(spec: dict) -> list[str] | None:
-    """The lower-case forms a token spec allows, or None (not a short list)."""
+def token_forms(spec: dict) -> list[str] | None:
+    """The lower-case forms a token spec allows (LOWER, ORTH or TEXT, a string or an IN
+    list), or None (not a short list of strings). `pattern_gate` reads specs the same way."""
     for name in ("LOWER", "ORTH", "TEXT"):
         value = spec.get(name)
         if isinstance(value, dict) and "IN" in value:
             value = value["IN"]
         if isinstance(value, str):
             value = [value]
-        if isinstance(value, list):
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
             return [v if name == "LOWER" else v.lower() for v in value]
     return None

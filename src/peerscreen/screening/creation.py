@@ -31,8 +31,8 @@ from peerscreen.review.criteria import CriteriaFlagger, Flag
 from peerscreen.review.models.registry import get_backend
 from peerscreen.review.protocol import load_protocol
 from peerscreen.screening import schema
+from peerscreen.screening.cold_start import similarity_to
 from peerscreen.screening.database import Database, open_database
-from peerscreen.screening.learner import similarity_to
 from peerscreen.screening.learners import DEFAULT_LEARNER, get_learner
 from peerscreen.screening.project import ScreeningProject, open_project
 from peerscreen.screening.query import get_query

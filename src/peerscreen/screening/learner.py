@@ -27,7 +27,6 @@ from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.preprocessing import normalize
 from sklearn.svm import LinearSVC
 
 from peerscreen.errors import PeerscreenError
@@ -269,6 +268,14 @@ class ActiveLearner:
     def n_records(self) -> int:
         return self.features.shape[0]
 
+    @property
+    def year_scale(self) -> tuple[float, int] | None:
+        """The head's (year weight, ramp), or None when the head has no year block."""
+        params = self._head.get_params() if hasattr(self._head, "get_params") else {}
+        if "metadata_weight" not in params:
+            return None
+        return params["metadata_weight"], params["metadata_ramp"]
+
     def variant(
         self,
         *,
@@ -465,30 +472,3 @@ def _decision(head: Any, features: sparse.csr_matrix) -> np.ndarray:
     ):
         return features @ coef[0] + float(np.ravel(intercept)[0])
     return head.decision_function(features)
-
-
-def similarity_to(texts: list[str], query: str, *, semantic: bool = False) -> np.ndarray:
-    """How close each text is to `query` (the review's criteria in words): the cold-start
-    ranking before any label exists. TF-IDF cosine in a space fitted on all the texts; with
-    `semantic=True` and MiniLM installed, the mean of the TF-IDF and MiniLM cosines, each
-    rank-normalised to [0, 1] (MiniLM catches paraphrase that shares no words)."""
-    vectorizer = TfidfVectorizer(
-        ngram_range=(1, 2), sublinear_tf=True, stop_words="english", strip_accents="unicode"
-    )
-    matrix = vectorizer.fit_transform([*[t or " " for t in texts], query])
-    matrix = normalize(matrix)
-    lexical = np.asarray((matrix[:-1] @ matrix[-1].T).todense()).ravel()
-    if not semantic:
-        return lexical
-    from peerscreen.review.embeddings import embed, minilm_available
-
-    if not minilm_available():
-        return lexical
-    vectors = embed([*texts, query])
-    dense = vectors[:-1] @ vectors[-1]
-    return (_rank01(lexical) + _rank01(dense)) / 2
-
-
-def _rank01(values: np.ndarray) -> np.ndarray:
-    ranks = np.argsort(np.argsort(values, kind="stable"), kind="stable")
-    return ranks / max(1, len(values) - 1)

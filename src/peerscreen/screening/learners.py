@@ -77,7 +77,9 @@ def _svm_words(texts: list[str], **options: Any) -> ActiveLearner:
     return ActiveLearner(texts, **options)
 
 
-def _fusion(sharpness: float, *, with_lr: bool = False) -> Callable[..., ScreeningLearner]:
+def _fusion(
+    sharpness: float, *, with_lr: bool = False, window: int | None = None
+) -> Callable[..., ScreeningLearner]:
     def build(texts: list[str], **options: Any) -> ScreeningLearner:
         with_year = ActiveLearner(texts, **options)
         if not with_year.uses_years and not with_lr:  # no year block to weigh: nothing to fuse
@@ -88,7 +90,7 @@ def _fusion(sharpness: float, *, with_lr: bool = False) -> Callable[..., Screeni
         if with_lr:
             seed = options.get("seed", 0)
             members["lr-words"] = with_year.variant(head=BalancedLogistic(random_state=seed))
-        return AdaptiveFusion(members, sharpness=sharpness)
+        return AdaptiveFusion(members, sharpness=sharpness, window=window)
 
     return build
 
@@ -138,24 +140,10 @@ def _svm_and_lr(texts: list[str], **options: Any) -> ScreeningLearner:
     """The SVM and a logistic regression, both over the words and the year, fused with equal
     weights: two losses over the same features, so the year block stays in both."""
     svm = ActiveLearner(texts, **options)
-    if not svm.uses_years:
-        head = BalancedLogistic(C=5.0, random_state=options.get("seed", 0))
-    else:
-        head = BalancedLogistic(
-            C=5.0,
-            random_state=options.get("seed", 0),
-            metadata_weight=svm._head.get_params()["metadata_weight"],
-            metadata_ramp=svm._head.get_params()["metadata_ramp"],
-        )
+    seed = options.get("seed", 0)
+    weight, ramp = svm.year_scale if svm.uses_years else (0.0, 5)
+    head = BalancedLogistic(C=5.0, random_state=seed, metadata_weight=weight, metadata_ramp=ramp)
     return AdaptiveFusion({"svm": svm, "lr": svm.variant(head=head)}, sharpness=0.0)
-
-
-def _fusion_window(texts: list[str], **options: Any) -> ScreeningLearner:
-    with_year = ActiveLearner(texts, **options)
-    if not with_year.uses_years:
-        return with_year
-    members = {"words+year": with_year, "words": with_year.variant(year_weight=0.0)}
-    return AdaptiveFusion(members, sharpness=40.0, window=50)
 
 
 register_learner(
@@ -170,6 +158,6 @@ register_learner(
     LearnerSpec(
         "fusion-window",
         "as fusion, weights from the last 50 labels only and leaning harder (sharpness 40)",
-        _fusion_window,
+        _fusion(40.0, window=50),
     )
 )

@@ -45,7 +45,7 @@ import pandas as pd
 
 from peerscreen.errors import PeerscreenError
 from peerscreen.io.records import RecordSet
-from peerscreen.screening.learner import similarity_to
+from peerscreen.screening.cold_start import similarity_to
 from peerscreen.screening.learners import DEFAULT_LEARNER, build_learner
 from peerscreen.screening.query import get_query
 from peerscreen.screening.stopping import STOPPING_RULES, first_stop
