@@ -160,3 +160,89 @@ def test_title_only_record_has_only_the_title(gate):
     found = gate.scan("Quality of life after surgery: 95% improved", None)
     assert [s.role for s in found.sentences] == ["title"]
     assert "quality_of_life" in found.outcomes
+
+
+# -- youth_only: the studied population all under 18 (issue 14) --------------------------------
+@pytest.mark.parametrize(
+    ("title", "abstract"),
+    [
+        # an adult age for the sample, in a sentence of its own, cancels every hit
+        ("Gabapentin for epilepsy in children", "We treated 45 patients aged 2 to 45 years."),
+        (
+            "Seizure control after surgery for childhood epilepsy",
+            "We reviewed 80 patients (mean age 31 years) operated on between 1990 and 2000.",
+        ),
+        # a life stage or a disease name is no population
+        (TITLE, "We report a 34-year-old man with seizures since childhood."),
+        ("Particulated juvenile cartilage allograft for knee defects", ""),
+        # animals, and adults in a role towards children
+        (TITLE, "Defects were created in the knees of twenty 4-month-old rabbits."),
+        (
+            TITLE,
+            "We interviewed 20 staff of child and adolescent mental health services about "
+            "working with peer workers.",
+        ),
+        (TITLE, "Mothers of young children joined the group; parents whose children were ill."),
+    ],
+)
+def test_youth_only_does_not_fire_without_a_population_all_under_18(flagger, title, abstract):
+    assert "youth_only" not in flagger.flag(title, abstract).codes
+
+
+@pytest.mark.parametrize(
+    ("title", "abstract"),
+    [
+        (TITLE, "We enrolled 60 pupils aged 12-16 from three secondary schools."),
+        ("Status epilepticus after a febrile illness", "A 9-year-old boy presented with seizures."),
+        ("Levetiracetam as add-on therapy", "Participants (mean age 10.5 years) were randomised."),
+    ],
+)
+def test_youth_only_fires_on_ages_under_18(flagger, title, abstract):
+    assert "youth_only" in flagger.flag(title, abstract).codes
+
+
+def test_a_youth_age_in_the_same_sentence_as_an_adult_age_is_out_of_scope(flagger):
+    result = flagger.flag(TITLE, "Children aged 3 to 19 years took part.")
+    assert "youth_only" not in result.codes
+    assert any(f.code == "youth_only" for f in result.out_of_scope)
+
+
+# -- outcome cues that are other things on real text ---------------------------------------------
+@pytest.mark.parametrize(
+    ("code", "other_sense", "outcome"),
+    [
+        (
+            "social_support",
+            "Chondrocytes were obtained after enzymatic isolation and expanded in culture.",
+            "Members reported reduced isolation and loneliness at six months (p = 0.02).",
+        ),
+        (
+            "self_esteem_efficacy",
+            "Clinicians should have confidence in prescribing the new product.",
+            "Members gained confidence in managing their symptoms (p < 0.05).",
+        ),
+        (
+            "self_esteem_efficacy",
+            "Joint space was measured on the Rosenberg view radiograph.",
+            "Self-esteem was measured with the Rosenberg Self-Esteem Scale.",
+        ),
+        (
+            "engagement_access",
+            "We recruited 200 patients from primary care practices.",
+            "Connection to primary care rose from 40% to 65% in the peer arm.",
+        ),
+        (
+            "engagement_access",
+            "The scaffold improved cell retention in the defect.",
+            "Retention in treatment at six months was 80% in the peer arm.",
+        ),
+        (
+            "satisfaction",
+            "Twelve studies satisfied the inclusion criteria.",
+            "Most members (84%) were satisfied with the groups.",
+        ),
+    ],
+)
+def test_an_outcome_word_in_another_sense_is_no_evidence(gate, code, other_sense, outcome):
+    assert code not in gate.scan(TITLE, "We randomised 90 adults. " + other_sense).outcomes
+    assert code in gate.scan(TITLE, "We randomised 90 adults. " + outcome).outcomes

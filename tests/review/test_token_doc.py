@@ -112,6 +112,10 @@ TOKEN_SPECS = st.one_of(
     st.builds(lambda ws: {"LOWER": {"NOT_IN": ws}}, st.lists(st.sampled_from(WORDS), min_size=1)),
     st.builds(lambda ws: {"ORTH": {"IN": ws}}, st.lists(st.sampled_from(WORDS), min_size=1)),
     st.builds(lambda v: {"LIKE_NUM": v}, st.booleans()),
+    st.builds(
+        lambda r: {"LOWER": {"REGEX": r}}, st.sampled_from(["^[0-9]$", "^(a|b)$", "w", "^$"])
+    ),
+    st.builds(lambda r: {"ORTH": {"REGEX": r}}, st.sampled_from(["^[A-Z]$", "[0-9]", "o$"])),
     st.just({}),
 )
 
@@ -159,6 +163,8 @@ def test_supports_the_default_operators_and_text_attributes_only():
     assert not supports([{"LOWER": "a", "OP": "+"}])
     assert not supports([{"POS": "NOUN"}])
     assert not supports([{"OP": "?"}])  # no token required: spaCy's empty matches
+    assert supports([{"LOWER": {"REGEX": "^(19|[2-9][0-9])$"}}])
+    assert not supports([{"LOWER": {"REGEX": ["^1$"]}}])
 
 
 def test_a_pattern_only_spacy_runs_sends_flag_many_down_the_spacy_path():

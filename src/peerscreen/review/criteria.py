@@ -47,6 +47,10 @@ if TYPE_CHECKING:  # spaCy (and torch under it) loads on first use: a CLI call t
     from spacy.tokens import Doc
 
 _MAX_CONFIDENCE = 0.99
+#: The key of the `[evidence] ignore` phrases: an exclusion or population cue that starts
+#: inside one is no cue (category and outcome cue counts are left as they were)
+_IGNORE = "ignore:"
+_IGNORED_KINDS = ("exclusion", "population")
 
 
 @dataclass(frozen=True)
@@ -145,6 +149,10 @@ class CriteriaFlagger:
             self._add(f"category:{label.code}", label)
         for label in protocol.outcomes:
             self._add(f"outcome:{label.code}", label)
+        evidence = getattr(protocol, "evidence", None)
+        ignore = list(evidence.ignore) if evidence is not None else []
+        if ignore:  # words that are no cue ("since childhood", "adult-onset"): see `_result`
+            self._add(_IGNORE, Cues(phrases=ignore))
         neg = protocol.negation
         for kind, phrases in (("before", neg.before), ("after", neg.after)):
             if phrases:
@@ -160,7 +168,6 @@ class CriteriaFlagger:
         self._scope = ClauseScope(
             self.nlp, getattr(protocol, "scope", None) or Scope(), tokenizer=self._lower_tokens
         )
-        evidence = getattr(protocol, "evidence", None)
         self._flags_in_background = bool(evidence and evidence.flags_in_background)
 
     def _add(self, key: str, cues: Cues) -> None:
@@ -280,6 +287,14 @@ class CriteriaFlagger:
             matches = self._spacy_matches(doc)
         for key, start, end in matches:
             hits[key].append((start, end))
+        ignored = {i for a, b in hits.pop(_IGNORE, ()) for i in range(a, b)}
+        if ignored:
+            for key in [k for k in hits if k.partition(":")[0] in _IGNORED_KINDS]:
+                kept = [(a, b) for a, b in hits[key] if a not in ignored]
+                if kept:
+                    hits[key] = kept
+                else:
+                    del hits[key]
         if negations is None:
             negations = self._negation_cues(doc)
         has_exclusions = any(k.startswith("exclusion:") for k in hits)
@@ -293,7 +308,8 @@ class CriteriaFlagger:
             _title_is_a_sentence(doc, title_chars)
         clauses = self._scope.cues(doc) if has_exclusions else None
         exclusion_hits: dict[str, list[Flag]] = defaultdict(list)
-        population_at: dict[str, list[int]] = {}  # live population cues' character offsets
+        # live population cues: character offset, and whether the cue holds a number
+        population_at: dict[str, list[tuple[int, bool]]] = {}
         # keys in one order whatever found them first (the lists of negated, out-of-scope
         # and background hits come out in it)
         for key, spans in sorted(hits.items()):
@@ -316,7 +332,10 @@ class CriteriaFlagger:
                 result.design.append(code)
             elif kind == "population":
                 result.population.append(code)
-                population_at[code] = [doc[start].idx for start, _ in live]
+                population_at[code] = [
+                    (doc[start].idx, any(doc[i].like_num for i in range(start, end)))
+                    for start, end in live
+                ]
             elif kind == "category":
                 result.category_cues[code] = len(live)
             elif kind == "outcome":
@@ -345,22 +364,32 @@ class CriteriaFlagger:
         title_chars: int,
         hits: dict[str, list[Flag]],
         result: CriteriaResult,
-        population_at: dict[str, list[int]],
+        population_at: dict[str, list[tuple[int, bool]]],
     ) -> None:
         """Give each hit its sentence's role. A hit in a sentence that also names a
         population its rule lists in `unless_population` ("children and adults") is out of
-        scope; a code whose every other hit is in a background sentence does not fire
-        (its hits are kept apart, as evidence)."""
+        scope. A cue of such a population that holds a number ("aged 2 to 45 years",
+        "mean age 34") states the sample's ages: in a sentence that is not background and
+        holds no hit of the rule, it takes every hit of the rule out of scope (a
+        word such as "adults" is often a contrast, "unlike adults, children ...", and only
+        cancels its own sentence). A code whose every other hit is in a background sentence
+        does not fire (its hits are kept apart, as evidence)."""
         found = sentences(text, title_chars)
         starts = [s.start for s in found]
         for code in list(hits):
             flags = [replace(f, role=_role_at(found, starts, f.start)) for f in hits[code]]
             unless = getattr(self._rules[code], "unless_population", ())
-            cancel = {
-                _sentence_at(starts, offset)
+            cues = [
+                (_sentence_at(starts, offset), numeric)
                 for name in unless
-                for offset in population_at.get(name, ())
-            }
+                for offset, numeric in population_at.get(name, ())
+            ]
+            cancel = {i for i, _ in cues}
+            own = {_sentence_at(starts, f.start) for f in flags}
+            if any(
+                numeric and i not in own and found[i].role != "background" for i, numeric in cues
+            ):
+                cancel |= own  # an age stated for the sample: no hit of the rule holds
             if cancel:
                 result.out_of_scope.extend(
                     f for f in flags if _sentence_at(starts, f.start) in cancel

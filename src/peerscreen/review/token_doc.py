@@ -251,6 +251,10 @@ class TokenView:
         return self.doc.lower[self.i]
 
     @property
+    def like_num(self) -> bool:
+        return self.doc.numbers[self.i]
+
+    @property
     def is_space(self) -> bool:
         return self.doc.spaces[self.i]
 

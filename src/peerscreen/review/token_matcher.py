@@ -4,8 +4,9 @@ Why: with the tokens kept as lists (`review.token_doc`), the protocol's few toke
 ("led by two clinical psychologists", "12-week course") are cheaper to test in Python
 than a spaCy `Doc` is to build for them. Supported: the operators spaCy's Matcher gives
 by default for one token (none: exactly one, "?": zero or one, "!": one token that does
-not match) and the attributes LOWER, ORTH and TEXT (a string, or `IN` / `NOT_IN` lists)
-and LIKE_NUM; an empty dict matches any token. `supports` says whether a pattern keeps to
+not match) and the attributes LOWER, ORTH and TEXT (a string, `IN` / `NOT_IN` lists, or a
+`REGEX`, searched in the token's form as spaCy does) and LIKE_NUM; an empty dict matches
+any token. `supports` says whether a pattern keeps to
 these; a protocol with any other pattern is flagged by the spaCy path (`CriteriaFlagger`).
 
 Matches are what spaCy's Matcher returns without `greedy`: every (key, start, end) such
@@ -14,6 +15,7 @@ that doc[start:end] can be read as the pattern, each once.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 
@@ -39,9 +41,13 @@ def supports(pattern: Sequence[dict]) -> bool:
             if name not in _TEXT_ATTRS:
                 return False
             if isinstance(value, dict):
-                if len(value) != 1 or next(iter(value)) not in ("IN", "NOT_IN"):
+                if len(value) != 1 or next(iter(value)) not in ("IN", "NOT_IN", "REGEX"):
                     return False
-                if not all(isinstance(v, str) for v in next(iter(value.values()))):
+                ((kind, values),) = value.items()
+                if kind == "REGEX":
+                    if not isinstance(values, str):
+                        return False
+                elif not all(isinstance(v, str) for v in values):
                     return False
             elif not isinstance(value, str):
                 return False
@@ -60,6 +66,10 @@ def _test(spec: dict) -> _Test:
         column = _TEXT_ATTRS[name]
         if isinstance(value, dict):
             ((kind, values),) = value.items()
+            if kind == "REGEX":  # spaCy's Matcher: re.search on the attribute's string
+                search = re.compile(values).search
+                tests.append(lambda doc, i, c=column, s=search: s(getattr(doc, c)[i]) is not None)
+                continue
             allowed = frozenset(values)
             if kind == "IN":
                 tests.append(lambda doc, i, c=column, a=allowed: getattr(doc, c)[i] in a)
