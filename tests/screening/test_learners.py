@@ -8,7 +8,7 @@ import pytest
 
 from peerscreen.errors import PeerscreenError
 from peerscreen.io.records import RecordSet
-from peerscreen.screening.fusion import AdaptiveFusion, rank01
+from peerscreen.screening.fusion import AdaptiveFusion, rank01, rank_auc
 from peerscreen.screening.learner import LearnerScores
 from peerscreen.screening.learners import DEFAULT_LEARNER, LEARNERS, build_learner, get_learner
 from peerscreen.screening.simulation import simulate
@@ -132,3 +132,25 @@ def test_fusion_forgets_its_history_after_an_undo():
 def test_rank01_keeps_ties_tied():
     ranks = rank01(np.array([0.2, 0.5, 0.5, 0.9]))
     assert ranks[1] == ranks[2] and ranks[0] == 0.0 and ranks[3] == 1.0
+
+
+def test_rank_auc_is_the_roc_auc_with_ties_counting_half():
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        labels = rng.integers(0, 2, 30)
+        labels[:2] = [0, 1]
+        values = rng.integers(0, 4, 30).astype(float)  # many ties
+        assert rank_auc(labels, values) == pytest.approx(roc_auc_score(labels, values))
+
+
+def test_fusion_at_sharpness_zero_keeps_equal_weights_whatever_the_history():
+    truth = np.array([1, 0, 1, 0, 1, 0])
+    good = FixedMember([0.9, 0.1, 0.8, 0.2, 0.7, 0.3])
+    bad = FixedMember([0.1, 0.9, 0.2, 0.8, 0.3, 0.7])
+    fusion = AdaptiveFusion({"good": good, "bad": bad}, sharpness=0.0)
+    fusion.scores(np.array([0, 1]), truth[[0, 1]])
+    fused = fusion.scores(np.array([0, 1, 2, 3]), truth[[0, 1, 2, 3]])
+    assert fusion.weights() == {"good": 1.0, "bad": 1.0}
+    assert np.allclose(fused, (rank01(good.values) + rank01(bad.values)) / 2)
