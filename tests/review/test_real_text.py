@@ -201,6 +201,11 @@ def test_youth_only_fires_on_ages_under_18(flagger, title, abstract):
     assert "youth_only" in flagger.flag(title, abstract).codes
 
 
+def test_adult_ages_of_the_helpers_leave_a_youth_population_with_its_own_ages(flagger):
+    abstract = "We enrolled 40 adolescents aged 13-17. Peer mentors, aged 19-24, met them weekly."
+    assert "youth_only" in flagger.flag(TITLE, abstract).codes
+
+
 def test_a_youth_age_in_the_same_sentence_as_an_adult_age_is_out_of_scope(flagger):
     result = flagger.flag(TITLE, "Children aged 3 to 19 years took part.")
     assert "youth_only" not in result.codes

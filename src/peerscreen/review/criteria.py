@@ -28,9 +28,11 @@ from typing import TYPE_CHECKING
 
 from peerscreen.review.clause_scope import ClauseScope
 from peerscreen.review.criteria_spans import (
+    _drop_ignored,
     _longest_first,
     _role_at,
     _sentence_at,
+    _states_an_age,
     _stripped,
     _title_is_a_sentence,
 )
@@ -287,14 +289,7 @@ class CriteriaFlagger:
             matches = self._spacy_matches(doc)
         for key, start, end in matches:
             hits[key].append((start, end))
-        ignored = {i for a, b in hits.pop(_IGNORE, ()) for i in range(a, b)}
-        if ignored:
-            for key in [k for k in hits if k.partition(":")[0] in _IGNORED_KINDS]:
-                kept = [(a, b) for a, b in hits[key] if a not in ignored]
-                if kept:
-                    hits[key] = kept
-                else:
-                    del hits[key]
+        _drop_ignored(hits, hits.pop(_IGNORE, ()), _IGNORED_KINDS)
         if negations is None:
             negations = self._negation_cues(doc)
         has_exclusions = any(k.startswith("exclusion:") for k in hits)
@@ -386,7 +381,10 @@ class CriteriaFlagger:
             ]
             cancel = {i for i, _ in cues}
             own = {_sentence_at(starts, f.start) for f in flags}
-            if any(
+            # ... unless a hit of the rule states ages of its own ("adolescents aged 13-17"
+            # with "peer advocates, aged 19-24": the adults are someone else)
+            aged = any(_states_an_age(f.evidence) for f in flags)
+            if not aged and any(
                 numeric and i not in own and found[i].role != "background" for i, numeric in cues
             ):
                 cancel |= own  # an age stated for the sample: no hit of the rule holds

@@ -1,5 +1,6 @@
 """Small span helpers of the criteria flagger (`criteria.py`): which sentence holds an
-offset, nested spans, the title as its own sentence, a sentence's stripped text."""
+offset, nested spans, ignored spans, the title as its own sentence, a sentence's stripped
+text, whether a hit states an age."""
 
 from __future__ import annotations
 
@@ -71,3 +72,30 @@ def _stripped(span) -> tuple[str, int, int]:
     stripped = text.strip()
     start = span.start_char + lead
     return stripped, start, start + len(stripped)
+
+
+def _drop_ignored(
+    hits: dict[str, list[tuple[int, int]]],
+    ignore: Iterable[tuple[int, int]],
+    kinds: tuple[str, ...],
+) -> None:
+    """Drop the hits of `kinds` ("exclusion:...", "population:...") that start inside an
+    `ignore` span (`[evidence] ignore`: "since childhood" is no youth cue)."""
+    ignored = {i for a, b in ignore for i in range(a, b)}
+    if not ignored:
+        return
+    for key in [k for k in hits if k.partition(":")[0] in kinds]:
+        kept = [(a, b) for a, b in hits[key] if a not in ignored]
+        if kept:
+            hits[key] = kept
+        else:
+            del hits[key]
+
+
+_AGE_WORDS = ("age", "year", "month", "old", "under")
+
+
+def _states_an_age(evidence: str) -> bool:
+    """'aged 13-17', 'a 9-year-old', 'mean age 10.5': a number and an age word."""
+    words = evidence.lower()
+    return any(c.isdigit() for c in words) and any(w in words for w in _AGE_WORDS)
