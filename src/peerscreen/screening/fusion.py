@@ -20,6 +20,7 @@ which costs little: the history rebuilds within a few retrains.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 from scipy.stats import rankdata
@@ -79,6 +80,11 @@ class AdaptiveFusion:
     @property
     def n_records(self) -> int:
         return self.primary.n_records
+
+    @property
+    def guide_features(self) -> Any:
+        """The primary's guide rows (the criteria text), which every member trains on."""
+        return self.primary.guide_features
 
     def scores(self, labelled: np.ndarray, labels: np.ndarray) -> np.ndarray | None:
         """The fused ranking score of every record (None until both classes are seen)."""
