@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from peerscreen.screening.learners import DEFAULT_LEARNER
+from peerscreen.screening.learners import DEFAULT_LEARNER, get_learner
 from peerscreen.screening.simulation import screening_metrics
 
 HERE = Path(__file__).resolve().parent
@@ -372,15 +372,9 @@ def section_markdown(
         "its defaults (`elas_u4`: TF-IDF + linear SVM, max query, balanced sample weights, a refit "
         "after every label); peerscreen runs its defaults: the "
         f"`{run_info.get('backend') or 'tfidf-lr'}` backend with the `{DEFAULT_LEARNER}` learner "
-        "(for the loop the same TF-IDF + linear SVM with the same balanced weights, plus each "
-        "record's publication year as a small feature block that ramps in over the first five "
-        "inclusions"
-        + (
-            "; beside it a logistic regression over the same features, the two rankings averaged"
-            if DEFAULT_LEARNER == "svm-lr"
-            else ""
-        )
-        + "), max query, a refit after "
+        f"({get_learner(DEFAULT_LEARNER).description}; the SVM is the same TF-IDF + linear SVM "
+        "with the same balanced weights, and the year a small feature block that ramps in over "
+        "the first five inclusions), max query, a refit after "
         "every inclusion and after exclusions reaching 2% of the labels (`--retrain adaptive`), "
         "textless records as a tied block (`--textless tied`), and, where the review publishes "
         "its eligibility criteria (`criteria.toml`: 7 of the 18 datasets, none of the Cohen "
