@@ -7,7 +7,13 @@ from scipy import sparse
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import LinearSVC
 
-from peerscreen.screening.learner import ActiveLearner, BalancedLinearSVM, _decision, year_features
+from peerscreen.screening.learner import (
+    ActiveLearner,
+    BalancedLinearSVM,
+    _decision,
+    balanced_weights,
+    year_features,
+)
 
 TEXTS = [
     "peer support workers in community mental health teams",
@@ -85,7 +91,9 @@ def test_metadata_scale_is_folded_into_the_weights():
     head = BalancedLinearSVM(metadata_start=5, random_state=0).fit(features, labels)
     scale = np.r_[np.ones(5), np.full(3, head.metadata_scale(int(labels.sum())))]
     scaled = features @ sparse.diags(scale)
-    assert np.allclose(head.decision_function(features), head.svm_.decision_function(scaled))
+    svm = LinearSVC(C=head.C, tol=head.tol, random_state=0)
+    svm.fit(scaled, labels, sample_weight=balanced_weights(labels, head.ratio))
+    assert np.allclose(head.decision_function(features), svm.decision_function(scaled))
     plain = BalancedLinearSVM(random_state=0).fit(features, labels)
     assert not np.allclose(plain.coef_, head.coef_)
 
