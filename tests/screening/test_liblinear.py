@@ -21,43 +21,36 @@ def _problem(n_rows: int, n_columns: int, seed: int) -> tuple[sparse.csr_matrix,
     return features, labels
 
 
+def _assert_same_model(estimator, loss: str, features, labels, seed: int) -> None:
+    """`fit_linear` with the estimator's settings gives exactly its coefficients."""
+    weights = balanced_weights(labels, 9.8)
+    estimator.fit(features, labels, sample_weight=weights)
+    coef, intercept = fit_linear(
+        features,
+        labels,
+        loss=loss,
+        C=estimator.C,
+        tol=estimator.tol,
+        random_state=seed,
+        sample_weight=weights,
+    )
+    assert np.array_equal(coef, estimator.coef_)
+    assert np.array_equal(intercept, estimator.intercept_)
+
+
 @pytest.mark.parametrize("shape", [(40, 300), (300, 20)])  # dual and primal under "auto"
 @pytest.mark.parametrize("seed", [0, 7])
 def test_squared_hinge_is_linear_svc(shape: tuple[int, int], seed: int) -> None:
     features, labels = _problem(*shape, seed)
-    weights = balanced_weights(labels, 9.8)
     svm = LinearSVC(C=0.11, tol=1e-2, random_state=seed)
-    svm.fit(features, labels, sample_weight=weights)
-    coef, intercept = fit_linear(
-        features,
-        labels,
-        loss="squared_hinge",
-        C=0.11,
-        tol=1e-2,
-        random_state=seed,
-        sample_weight=weights,
-    )
-    assert np.array_equal(coef, svm.coef_)
-    assert np.array_equal(intercept, svm.intercept_)
+    _assert_same_model(svm, "squared_hinge", features, labels, seed)
 
 
 @pytest.mark.parametrize("seed", [0, 3])
 def test_logistic_regression_is_liblinear_dual_logistic_regression(seed: int) -> None:
     features, labels = _problem(50, 400, seed)
-    weights = balanced_weights(labels, 9.8)
     model = LogisticRegression(C=5.0, tol=1e-3, solver="liblinear", dual=True, random_state=seed)
-    model.fit(features, labels, sample_weight=weights)
-    coef, intercept = fit_linear(
-        features,
-        labels,
-        loss="logistic_regression",
-        C=5.0,
-        tol=1e-3,
-        random_state=seed,
-        sample_weight=weights,
-    )
-    assert np.array_equal(coef, model.coef_)
-    assert np.array_equal(intercept, model.intercept_)
+    _assert_same_model(model, "logistic_regression", features, labels, seed)
 
 
 def test_inputs_the_direct_path_does_not_take_go_through_the_estimator(monkeypatch) -> None:
