@@ -19,8 +19,21 @@ class CountingFeaturizer:
         return self.vectorizer.fit_transform(texts)
 
 
+def test_nothing_is_kept_outside_a_benchmark() -> None:
+    CountingFeaturizer.builds = 0
+    texts = ["peer support group", "drug trial in adults"]
+    word_matrix("tfidf-lr", {}, texts, CountingFeaturizer)
+    word_matrix("tfidf-lr", {}, texts, CountingFeaturizer)
+    assert CountingFeaturizer.builds == 2
+    with feature_cache.kept():
+        word_matrix("tfidf-lr", {}, texts, CountingFeaturizer)
+        word_matrix("tfidf-lr", {}, texts, CountingFeaturizer)
+    assert CountingFeaturizer.builds == 3
+    assert not feature_cache._MATRICES  # dropped on leaving the block
+
+
+@feature_cache.kept()
 def test_same_texts_and_settings_reuse_the_matrix_and_anything_else_builds_anew() -> None:
-    feature_cache.clear()
     CountingFeaturizer.builds = 0
     texts = ["peer support group", "drug trial in adults", "peer workers"]
     first = word_matrix("tfidf-lr", {}, texts, CountingFeaturizer)
@@ -33,8 +46,8 @@ def test_same_texts_and_settings_reuse_the_matrix_and_anything_else_builds_anew(
     assert CountingFeaturizer.builds == 3
 
 
+@feature_cache.kept()
 def test_only_the_latest_matrices_are_kept() -> None:
-    feature_cache.clear()
     CountingFeaturizer.builds = 0
     sets = [
         [f"record {i} about topic {j}" for j in range(3)]

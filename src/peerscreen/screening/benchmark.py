@@ -14,6 +14,7 @@ from peerscreen.errors import PeerscreenError
 from peerscreen.io.readers import read_file
 from peerscreen.plots import recall_curve
 from peerscreen.reporting import markdown_table
+from peerscreen.screening import feature_cache
 from peerscreen.screening.datasets import published_criteria
 from peerscreen.screening.learners import DEFAULT_LEARNER, get_learner
 from peerscreen.screening.simulation import SimulationResult, order_frame, simulate
@@ -141,6 +142,35 @@ def run_benchmark(
         absent = [f"{f.stem} s{s}" for f in files for s in seeds if (f.stem, s) not in priors]
         if absent:
             raise PeerscreenError(f"the priors table has no row for {', '.join(absent[:5])}")
+    with feature_cache.kept():  # seeds of one review share its word matrix
+        return _run_files(
+            files,
+            seeds,
+            priors,
+            output_dir,
+            on_result,
+            criteria_as_inclusion,
+            dict(
+                backend=backend,
+                learner=learner,
+                query=query,
+                retrain=retrain,
+                textless=textless,
+                year_weight=year_weight,
+                year_ramp=year_ramp,
+            ),
+        )
+
+
+def _run_files(
+    files: list[Path],
+    seeds: list[int],
+    priors: PriorTable | None,
+    output_dir: Path | None,
+    on_result: Callable[[SimulationResult, Path | None], None] | None,
+    criteria_as_inclusion: bool,
+    settings: dict[str, Any],
+) -> pd.DataFrame:
     rows = []
     for path in files:
         records, _ = read_file(path)
@@ -149,16 +179,10 @@ def run_benchmark(
             result = simulate(
                 records,
                 dataset=path.stem,
-                backend=backend,
-                learner=learner,
-                query=query,
                 seed=seed,
                 prior_ids=priors[(path.stem, seed)] if priors is not None else None,
-                retrain=retrain,
-                textless=textless,
                 guide_text=guide,
-                year_weight=year_weight,
-                year_ramp=year_ramp,
+                **settings,
             )
             folder = None
             if output_dir is not None:

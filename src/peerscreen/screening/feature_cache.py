@@ -1,13 +1,14 @@
-"""The loop's word matrix, built once per record set in a process.
+"""The loop's word matrix, built once per record set while a benchmark runs.
 
 Why: TF-IDF is unsupervised and knows nothing of the seed or the labels, so every
 simulation of one review builds the same matrix. `peerscreen bench` runs each review with
-several seeds (and a grid of learners) in one process; building the matrix again for each
-took about a third of a benchmark's time. The last few matrices are kept, keyed by the
-backend, its parameters and the exact texts (criteria text included), so a hit is always
-the matrix a fresh build would give. A `peerscreen screen` project already keeps its whole
-learner per process (`project_model`), so this only spares repeated builds of the same
-texts. Callers must not modify the matrix in place.
+several seeds in one process; building the matrix again for each took about a third of a
+benchmark's time. Inside `kept()` (`benchmark.run_benchmark` opens it) the last few
+matrices are kept, keyed by the backend, its parameters and the exact texts (criteria text
+included), so a hit is always the matrix a fresh build would give. Outside it nothing is
+kept: a `peerscreen screen` project keeps its whole learner per process already
+(`project_model`), and a second copy of a large project's matrix would only cost memory.
+Callers must not modify the matrix in place.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from scipy import sparse
@@ -26,6 +28,22 @@ MAX_CACHED = 2
 
 _MATRICES: OrderedDict[tuple, sparse.csr_matrix] = OrderedDict()
 _LOCK = threading.Lock()
+_OPEN = [0]  # how many `kept()` blocks are open
+
+
+@contextmanager
+def kept() -> Iterator[None]:
+    """Within this block, `word_matrix` keeps what it builds; on leaving the outermost
+    block, the kept matrices are dropped."""
+    with _LOCK:
+        _OPEN[0] += 1
+    try:
+        yield
+    finally:
+        with _LOCK:
+            _OPEN[0] -= 1
+            if not _OPEN[0]:
+                _MATRICES.clear()
 
 
 def word_matrix(
@@ -35,7 +53,10 @@ def word_matrix(
     make_featurizer: Callable[[dict], Any],
 ) -> sparse.csr_matrix:
     """`make_featurizer(params).fit_transform(texts)` as CSR, from the cache when these
-    exact texts were featurized with this backend and these parameters before."""
+    exact texts were featurized with this backend and these parameters before (inside
+    `kept()`; elsewhere always built)."""
+    if not _OPEN[0]:
+        return sparse.csr_matrix(make_featurizer(params).fit_transform(texts))
     key = (backend, json.dumps(params, sort_keys=True, default=repr), tuple(texts))
     with _LOCK:
         if key in _MATRICES:
@@ -47,9 +68,3 @@ def word_matrix(
         while len(_MATRICES) > MAX_CACHED:
             _MATRICES.popitem(last=False)
     return matrix
-
-
-def clear() -> None:
-    """Forget every kept matrix (tests; a process that wants its memory back)."""
-    with _LOCK:
-        _MATRICES.clear()
